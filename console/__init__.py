@@ -1,0 +1,1 @@
+"""heatrack application core: site model, engine, store, CLI. Qt-free outside console/ui."""

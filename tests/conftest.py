@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support import PEERS
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def peers_dir() -> Path:
+    """../shared/peers (or $HEATRACK_PEERS). Tests that need it skip when it is absent."""
+    if not PEERS.is_dir():
+        pytest.skip(f"peer test data not found at {PEERS} (set HEATRACK_PEERS)")
+    return PEERS

@@ -1,0 +1,1 @@
+"""Reusable Qt widgets: plain data in, signals out. No sockets, no database."""
