@@ -1,0 +1,322 @@
+"""Modbus TCP client for heat controllers, heat meters and energy valves, driven by a profile.
+
+One connection per device, kept open between polls; points are read in as few block requests
+as the map allows. Writes go only to points the profile marks writable, are bounds-checked
+before anything is sent, and are read back.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ExceptionResponse
+
+from protocols.base import (
+    QUANTITY_UNITS,
+    ActionRefused,
+    ActionResult,
+    BadData,
+    DeviceSpec,
+    Reading,
+    Unreachable,
+    now,
+)
+from protocols.modbus.profile import (
+    Block,
+    Point,
+    Profile,
+    ProfileError,
+    bits_of,
+    check_writable,
+    decode,
+    encode,
+    load_profile,
+    plan_blocks,
+    thermal_power_w,
+)
+
+log = logging.getLogger(__name__)
+
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    5: "acknowledge",
+    6: "device busy",
+    10: "gateway path unavailable",
+    11: "gateway target failed to respond",
+}
+
+
+class _ExceptionCode(Exception):
+    """The device answered a request with a Modbus exception."""
+
+    def __init__(self, code: int, what: str) -> None:
+        super().__init__(f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})")
+        self.code = code
+
+
+def split_address(address: str, default_port: int = 502) -> tuple[str, int]:
+    """"host:port" / "host" / "[v6]:port" -> (host, port)."""
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if address.count(":") == 1:
+        host, port = address.split(":")
+        return host, int(port)
+    return address, default_port
+
+
+class ModbusSource:
+    """A Modbus TCP device read through a register-map profile.
+
+    ``spec.address`` "host:port"; ``spec.profile`` profile name or TOML path;
+    ``spec.options["unit"]`` Modbus device id (defaults to the profile's, usually 1).
+    """
+
+    def __init__(self, spec: DeviceSpec, profile: Profile | None = None) -> None:
+        self.spec = spec
+        if profile is None:
+            if not spec.profile:
+                raise ProfileError(f"{spec.id}: a modbus device needs a profile")
+            profile = load_profile(spec.profile)
+        self.profile = profile
+        self.host, self.port = split_address(spec.address)
+        self.unit = int(spec.options.get("unit", profile.device_id))
+        self._blocks = plan_blocks(profile)
+        self._client: AsyncModbusTcpClient | None = None
+        self._lock = asyncio.Lock()
+        self._received = 0  # bytes seen during the current request (garbage detection)
+
+    # ------------------------------------------------------------ errors
+    def _unreachable(self, what: str) -> Unreachable:
+        return Unreachable(self.spec.id, self.spec.address, what)
+
+    def _bad(self, what: str) -> BadData:
+        return BadData(self.spec.id, self.spec.address, what)
+
+    # ------------------------------------------------------------ connection
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self._received += len(data)
+        return data
+
+    async def _connected(self) -> AsyncModbusTcpClient:
+        if self._client is not None and self._client.connected:
+            return self._client
+        if self._client is not None:
+            self._client.close()
+        client = AsyncModbusTcpClient(
+            self.host, port=self.port, timeout=self.spec.timeout_s, retries=1,
+            reconnect_delay=0, trace_packet=self._trace,
+        )
+        try:
+            ok = await asyncio.wait_for(client.connect(), self.spec.timeout_s + 1.0)
+        except (OSError, asyncio.TimeoutError, ModbusException) as e:
+            client.close()
+            raise self._unreachable(f"connect failed: {e or type(e).__name__}") from e
+        if not ok:
+            client.close()
+            raise self._unreachable(f"connect to {self.host}:{self.port} refused or timed out "
+                                    f"after {self.spec.timeout_s:g}s")
+        self._client = client
+        return client
+
+    async def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one request; map every failure to a typed DeviceError."""
+        client = await self._connected()
+        self._received = 0
+        try:
+            rr = await asyncio.wait_for(fn(client, *args, device_id=self.unit, **kwargs),
+                                        self.spec.timeout_s * 2 + 1.0)
+        except ConnectionException as e:
+            self._drop()
+            raise self._unreachable(f"{what}: connection lost ({e})") from e
+        except (ModbusIOException, asyncio.TimeoutError) as e:
+            got = self._received
+            self._drop()
+            if got:
+                raise self._bad(f"{what}: {got} bytes received but no valid Modbus response") from e
+            raise self._unreachable(f"{what}: no response within {self.spec.timeout_s:g}s") from e
+        except ModbusException as e:
+            self._drop()
+            raise self._bad(f"{what}: {e}") from e
+        if isinstance(rr, ExceptionResponse) or rr.isError():
+            raise _ExceptionCode(getattr(rr, "exception_code", 0), what)
+        return rr
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def close(self) -> None:
+        self._drop()
+
+    # ------------------------------------------------------------ reading
+    async def _read(self, table: str, address: int, count: int, what: str) -> list[int]:
+        """Registers, or bits as 0/1 for coil/discrete tables."""
+        if table == "input":
+            rr = await self._call(what, AsyncModbusTcpClient.read_input_registers, address, count=count)
+            words = list(rr.registers)
+        elif table == "holding":
+            rr = await self._call(what, AsyncModbusTcpClient.read_holding_registers, address, count=count)
+            words = list(rr.registers)
+        elif table == "coil":
+            rr = await self._call(what, AsyncModbusTcpClient.read_coils, address, count=count)
+            words = [int(b) for b in rr.bits]
+        else:
+            rr = await self._call(what, AsyncModbusTcpClient.read_discrete_inputs, address, count=count)
+            words = [int(b) for b in rr.bits]
+        if len(words) < count:
+            raise self._bad(f"{what}: asked {count} values, got {len(words)}")
+        return words[:count]
+
+    async def _read_block(self, block: Block) -> dict[str, list[int]]:
+        what = f"read {block.table} {block.address}..{block.address + block.count - 1}"
+        try:
+            words = await self._read(block.table, block.address, block.count, what)
+        except _ExceptionCode as e:
+            if e.code != 2 or len(block.points) == 1:
+                raise self._bad(str(e)) from None
+            # A device that refuses gaps in a block: fall back to one request per point.
+            out: dict[str, list[int]] = {}
+            for p in block.points:
+                out.update(await self._read_block(Block(block.table, p.address, p.count, (p,))))
+            return out
+        return {p.name: words[p.address - block.address:p.end - block.address] for p in block.points}
+
+    async def read_raw(self) -> dict[str, list[int]]:
+        """Registers of every non-identity point, keyed by point name."""
+        async with self._lock:
+            out: dict[str, list[int]] = {}
+            for block in self._blocks:
+                out.update(await self._read_block(block))
+            return out
+
+    async def read_values(self) -> dict[str, Any]:
+        """Engineering values in the profile's units (raw int for bit words)."""
+        raw = await self.read_raw()
+        return {name: self._decode(self.profile.points[name], words) for name, words in raw.items()}
+
+    def _decode(self, point: Point, words: list[int]) -> Any:
+        try:
+            return decode(point, words)
+        except (ValueError, UnicodeError) as e:
+            raise self._bad(f"point {point.name}: {e}") from None
+
+    async def poll(self) -> list[Reading]:
+        values = await self.read_values()
+        ts = now()
+        out: list[Reading] = []
+        for name, value in values.items():
+            out.extend(self._readings(ts, self.profile.points[name], value))
+        t = self.profile.thermal
+        if not self.profile.reports_thermal_power and self.profile.can_compute_thermal_power:
+            pts = self.profile.points
+            supply = pts[t.supply].to_canonical(values[t.supply])
+            ret = pts[t.return_].to_canonical(values[t.return_])
+            flow = pts[t.flow].to_canonical(values[t.flow])
+            out.append(Reading(ts, self.spec.id, t.channel, "thermal_power",
+                               thermal_power_w(flow, supply, ret), QUANTITY_UNITS["thermal_power"]))
+        return out
+
+    def _readings(self, ts: float, p: Point, value: Any) -> list[Reading]:
+        dev = self.spec.id
+        if p.bits:
+            return [Reading(ts, dev, name, "alarm", "active" if on else "clear", "")
+                    for name, on in bits_of(p, int(value)).items()]
+        if p.quantity is None:
+            return []
+        unit = QUANTITY_UNITS[p.quantity] if p.quantity not in ("fan_speed",) else p.canonical_unit
+        if p.enum:
+            text = p.enum.get(int(value), f"unknown({int(value)})")
+            return [Reading(ts, dev, p.channel, p.quantity, text, "")]
+        if isinstance(value, bool):
+            return [Reading(ts, dev, p.channel, p.quantity, "on" if value else "off", "")]
+        if isinstance(value, str):
+            return [Reading(ts, dev, p.channel, p.quantity, value, "")]
+        return [Reading(ts, dev, p.channel, p.quantity, p.to_canonical(float(value)), unit)]
+
+    async def identity(self) -> dict[str, str]:
+        """Model, serial, firmware... (points marked ``identity``), for inventory and audit."""
+        pts = [p for p in self.profile.points.values() if p.identity]
+        out: dict[str, str] = {}
+        async with self._lock:
+            for p in pts:
+                try:
+                    words = await self._read(p.table, p.address, p.count, f"read {p.name}")
+                except _ExceptionCode as e:
+                    raise self._bad(str(e)) from None
+                v = self._decode(p, words)
+                out[p.name] = f"{v:g}" if isinstance(v, float) else str(v)
+        return out
+
+    # ------------------------------------------------------------ writing
+    def _to_device(self, p: Point, value: Any) -> float | int | bool:
+        """A value in canonical units (or enum text) -> the profile unit."""
+        if isinstance(value, str):
+            rev = {v: k for k, v in p.enum.items()}
+            if value in rev:
+                return rev[value]
+            if p.type == "bool" and value in ("on", "off", "true", "false"):
+                return value in ("on", "true")
+            try:
+                value = float(value)
+            except ValueError:
+                raise ActionRefused(self.spec.id, self.spec.address,
+                                    f"point {p.name}: {value!r} is not a value it takes") from None
+        if p.type == "bool":
+            return value
+        return p.from_canonical(float(value))
+
+    async def write_point(self, name: str, value: float | int | bool | str) -> ActionResult:
+        """Write one writable point (value in the unit its readings use), then read it back."""
+        try:
+            p = self.profile.point(name)
+        except KeyError as e:
+            raise ActionRefused(self.spec.id, self.spec.address, str(e.args[0])) from None
+        dev_value = self._to_device(p, value)
+        try:
+            check_writable(p, dev_value)
+            words = encode(p, dev_value)
+        except (PermissionError, ValueError) as e:
+            raise ActionRefused(self.spec.id, self.spec.address, f"refused, nothing sent: {e}") from None
+        what = f"write {p.name}"
+        async with self._lock:
+            try:
+                if p.table == "coil":
+                    await self._call(what, AsyncModbusTcpClient.write_coil, p.address, bool(words[0]))
+                elif len(words) == 1:
+                    await self._call(what, AsyncModbusTcpClient.write_register, p.address, words[0])
+                else:
+                    await self._call(what, AsyncModbusTcpClient.write_registers, p.address, words)
+            except _ExceptionCode as e:
+                return ActionResult(self.spec.id, "set_point", name, value, None, False,
+                                    f"device refused the write: {e}")
+            try:
+                back = await self._read(p.table, p.address, p.count, f"read back {p.name}")
+            except _ExceptionCode as e:
+                return ActionResult(self.spec.id, "set_point", name, value, None, False,
+                                    f"written, read-back failed: {e}")
+        readback = self._decode(p, back)
+        ok = _matches(p, dev_value, readback)
+        shown: Any = readback
+        if p.enum:
+            shown = p.enum.get(int(readback), readback)
+        elif isinstance(readback, float):
+            shown = p.to_canonical(readback)
+        msg = "" if ok else f"read back {shown!r}, asked {value!r}"
+        return ActionResult(self.spec.id, "set_point", name, value, shown, ok, msg)
+
+
+def _matches(p: Point, asked: Any, got: Any) -> bool:
+    if p.type == "bool" or p.enum:
+        return int(bool(asked) if p.type == "bool" else asked) == int(got)
+    tol = abs(p.scale) / 2 + 1e-9 if p.type != "float32" else 1e-5 * max(1.0, abs(float(asked)))
+    return isinstance(got, (int, float)) and math.isfinite(got) and abs(float(got) - float(asked)) <= tol
