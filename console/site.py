@@ -1,0 +1,397 @@
+"""Site files: one TOML file describes a site's devices, power path, heat path, limits,
+tariffs and comfort band. Loading validates everything and reports every problem at once,
+each with file, line and key. Secrets are never in the file: devices name a credentials
+reference (``keyring:NAME``, ``env:VAR`` or ``demo:NAME``) resolved by console.secrets.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from console.durations import parse_duration
+from console.toml_lines import format_path, key_lines, line_of
+from protocols.base import Credentials, DeviceSpec
+
+DeviceKind = Literal["server", "gpu_host", "ups", "pdu", "heat_controller", "heat_meter"]
+ProtocolName = Literal["redfish", "snmp", "modbus", "nvml"]
+
+# Keys that would carry a secret. Refused anywhere under a device, with a pointer to the keyring.
+SECRET_KEYS = {"password", "passwd", "pass", "secret", "community", "auth_key", "priv_key",
+               "authkey", "privkey", "token", "api_key", "apikey", "key"}
+CREDENTIAL_REF = re.compile(r"^(keyring|env|demo):[A-Za-z0-9_.@/-]+$")
+HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+DEFAULT_PORTS = {"redfish": 443, "snmp": 161, "modbus": 502}
+KIND_PROTOCOLS: dict[str, set[str]] = {
+    "server": {"redfish"}, "gpu_host": {"nvml", "redfish"}, "ups": {"snmp"}, "pdu": {"snmp"},
+    "heat_controller": {"modbus"}, "heat_meter": {"modbus"},
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Duration = Annotated[float, Field(gt=0)]
+
+
+def _duration(v: Any) -> float:
+    return parse_duration(v)
+
+
+class SiteInfo(_Strict):
+    name: str = Field(min_length=1)
+    location: str = ""
+    timezone: str = "UTC"
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    notes: str = ""
+
+
+class Device(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: DeviceKind
+    protocol: ProtocolName
+    address: str = ""
+    name: str = ""
+    profile: str | None = None
+    credentials: str | None = None
+    tls: bool = False
+    poll_interval: float = 10.0
+    timeout: float = 3.0
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _v_durations = field_validator("poll_interval", "timeout", mode="before")(_duration)
+
+    @field_validator("credentials")
+    @classmethod
+    def _cred_ref(cls, v: str | None) -> str | None:
+        if v is not None and not CREDENTIAL_REF.match(v):
+            raise ValueError(f"expected a reference such as 'keyring:NAME' or 'env:VAR', got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> Device:
+        if self.protocol not in KIND_PROTOCOLS[self.kind]:
+            allowed = " or ".join(sorted(KIND_PROTOCOLS[self.kind]))
+            raise ValueError(f"protocol: a {self.kind} speaks {allowed}, not {self.protocol}")
+        if self.protocol == "nvml":
+            if self.address not in ("", "local"):
+                raise ValueError("address: nvml reads the local GPUs only: leave address empty or 'local'")
+        elif not HOST_PORT.match(self.address):
+            raise ValueError(f"address: expected host:port, got {self.address!r}")
+        elif not 0 < int(HOST_PORT.match(self.address).group(2)) < 65536:
+            raise ValueError(f"address: port out of range in {self.address!r}")
+        if self.timeout >= self.poll_interval:
+            raise ValueError(f"timeout: {self.timeout:g} s must be shorter than poll_interval "
+                             f"({self.poll_interval:g} s)")
+        return self
+
+
+class FeedLink(_Strict):
+    ups: str
+    pdu: str
+
+
+class OutletLink(_Strict):
+    pdu: str
+    outlet: int = Field(ge=1, le=256)
+    device: str
+    psu: str = "psu1"
+
+
+class PowerPath(_Strict):
+    feeds: list[FeedLink] = Field(default_factory=list)
+    outlets: list[OutletLink] = Field(default_factory=list)
+
+
+class Tank(_Strict):
+    name: str = "tank"
+    volume_l: float = Field(gt=0)
+    sensors: list[str] = Field(default_factory=list)
+
+
+class Consumer(_Strict):
+    name: str
+    kind: Literal["space_heating", "hot_water", "pool", "process", "other"]
+    design_w: float | None = Field(default=None, gt=0)
+
+
+class Bypass(_Strict):
+    name: str = "dump"
+    kind: Literal["dry_cooler", "bypass", "dump"] = "dry_cooler"
+
+
+class HeatPath(_Strict):
+    servers: list[str] = Field(min_length=1)
+    loop: str  # the heat controller that measures the loop
+    heat_meter: str | None = None
+    exchanger: str = "exchanger"
+    tank: Tank
+    consumers: list[Consumer] = Field(min_length=1)
+    bypass: Bypass = Bypass()
+    liquid_fraction: float = Field(default=0.75, ge=0, le=1)
+
+
+class Limits(_Strict):
+    max_loop_temp_c: float = Field(gt=0, le=100)
+    max_tank_temp_c: float = Field(gt=0, le=100)
+    min_flow_lpm: float = Field(ge=0)
+    max_circuit_current_a: float = Field(gt=0)
+    max_inlet_temp_c: float = Field(default=35.0, gt=0, le=60)
+
+
+class Tariffs(_Strict):
+    currency: str = Field(default="GBP", min_length=3, max_length=3)
+    electricity_price_per_kwh: float = Field(ge=0)
+    displaced_fuel: Literal["gas", "oil", "lpg", "electric", "heat_pump", "district"]
+    fuel_price_per_kwh: float = Field(ge=0)
+    displaced_efficiency: float = Field(gt=0, le=6, description="boiler efficiency or heat-pump SPF")
+    co2_grid_kg_per_kwh: float = Field(ge=0)
+    co2_fuel_kg_per_kwh: float = Field(ge=0)
+
+
+class Comfort(_Strict):
+    min_room_temp_c: float
+    max_room_temp_c: float
+
+    @model_validator(mode="after")
+    def _band(self) -> Comfort:
+        if self.min_room_temp_c >= self.max_room_temp_c:
+            raise ValueError("min_room_temp_c: must be below max_room_temp_c")
+        return self
+
+
+class Site(_Strict):
+    site: SiteInfo
+    devices: list[Device] = Field(min_length=1)
+    power_path: PowerPath = PowerPath()
+    heat_path: HeatPath
+    limits: Limits
+    tariffs: Tariffs
+    comfort: Comfort
+
+    def device(self, device_id: str) -> Device:
+        for d in self.devices:
+            if d.id == device_id:
+                return d
+        raise KeyError(device_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class SiteError(Exception):
+    """Every problem in a site file, one per line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_FIELD_NAMES = {name for model in (Device, Comfort) for name in model.model_fields}
+
+
+def _secret_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    out: list[tuple[tuple[str | int, ...], str]] = []
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k.lower() in SECRET_KEYS:
+                    out.append(((*path, k), "secrets are not allowed in site files: store it in the OS "
+                                "keyring and set credentials = \"keyring:NAME\" (or env:VAR)"))
+                else:
+                    walk(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, (*path, i))
+
+    for i, dev in enumerate(data.get("devices", []) or []):
+        walk(dev, ("devices", i))
+        if isinstance(dev, dict) and isinstance(dev.get("address"), str) and "@" in dev["address"]:
+            out.append((("devices", i, "address"), "credentials in the address are not allowed; "
+                        "use credentials = \"keyring:NAME\""))
+    return out
+
+
+def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """References between sections. Works on the raw data, so it reports even when other
+    sections failed validation (every problem at once)."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+
+    def items(node: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+        seq = node.get(key) if isinstance(node, dict) else None
+        return [(i, x) for i, x in enumerate(seq) if isinstance(x, dict)] if isinstance(seq, list) else []
+
+    ids: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    addrs: dict[tuple[Any, Any], int] = {}
+    for i, d in items(data, "devices"):
+        dev_id = d.get("id")
+        if not isinstance(dev_id, str):
+            continue
+        if dev_id in ids:
+            out.append((("devices", i, "id"), f"duplicate id {dev_id!r} (also devices[{ids[dev_id]}])"))
+        ids.setdefault(dev_id, i)
+        kinds.setdefault(dev_id, str(d.get("kind")))
+        key = (d.get("protocol"), d.get("address"))
+        if key[1] and key in addrs and key[0] != "snmp":
+            out.append((("devices", i, "address"), f"{key[1]} is also devices[{addrs[key]}]"))
+        addrs.setdefault(key, i)
+
+    def ref(path: tuple[str | int, ...], dev_id: Any, want: set[str]) -> None:
+        if not isinstance(dev_id, str):
+            return
+        if dev_id not in kinds:
+            out.append((path, f"no device with id {dev_id!r}"))
+        elif kinds[dev_id] not in want:
+            out.append((path, f"{dev_id!r} is a {kinds[dev_id]}, expected {' or '.join(sorted(want))}"))
+
+    power = data.get("power_path") if isinstance(data.get("power_path"), dict) else {}
+    for i, f in items(power, "feeds"):
+        ref(("power_path", "feeds", i, "ups"), f.get("ups"), {"ups"})
+        ref(("power_path", "feeds", i, "pdu"), f.get("pdu"), {"pdu"})
+    seen: dict[tuple[Any, Any], int] = {}
+    for i, o in items(power, "outlets"):
+        ref(("power_path", "outlets", i, "pdu"), o.get("pdu"), {"pdu"})
+        ref(("power_path", "outlets", i, "device"), o.get("device"), {"server", "gpu_host"})
+        key = (o.get("pdu"), o.get("outlet"))
+        if key in seen:
+            out.append((("power_path", "outlets", i, "outlet"),
+                        f"outlet {key[1]} of {key[0]} already feeds outlets[{seen[key]}]"))
+        seen.setdefault(key, i)
+    heat = data.get("heat_path") if isinstance(data.get("heat_path"), dict) else {}
+    servers = heat.get("servers")
+    for i, srv in enumerate(servers if isinstance(servers, list) else []):
+        ref(("heat_path", "servers", i), srv, {"server", "gpu_host"})
+    ref(("heat_path", "loop"), heat.get("loop"), {"heat_controller", "heat_meter"})
+    ref(("heat_path", "heat_meter"), heat.get("heat_meter"), {"heat_controller", "heat_meter"})
+    return out
+
+
+def _pydantic_message(err: dict[str, Any]) -> str:
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling; see resources/sites/example.toml)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    if err["type"] == "literal_error":
+        return msg.replace("Input should be", "expected") + f", got {err.get('input')!r}"
+    msg = msg.replace("Input should be ", "expected ").replace("greater than or equal to", ">=")
+    msg = msg.replace("less than or equal to", "<=").replace("greater than", ">").replace("less than", "<")
+    if "input" in err and err["type"] not in ("model_type",) and not isinstance(err["input"], dict):
+        if "got" not in msg:
+            msg += f", got {err['input']!r}"
+    return msg
+
+
+def load_site(path: str | Path) -> Site:
+    """Parse and validate a site file. Raises SiteError listing every problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SiteError([Problem(name, None, "", f"cannot read: {e.strerror or e}")]) from None
+    return parse_site(text, name)
+
+
+def parse_site(text: str, name: str = "<site>") -> Site:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise SiteError([Problem(name, int(m.group(1)) if m else None, "", f"not valid TOML: {e}")]) from None
+    lines = key_lines(text)
+
+    def problem(loc: tuple[str | int, ...], msg: str) -> Problem:
+        return Problem(name, line_of(lines, loc), format_path(loc), msg)
+
+    problems = [problem(loc, msg) for loc, msg in _secret_problems(data)]
+    site: Site | None = None
+    try:
+        site = Site.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            # Literal/union tags pydantic appends are not keys of the file.
+            loc = tuple(p for p in loc if p in _keys_at(data, loc) or isinstance(p, int))
+            if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+                continue  # already reported as a secret
+            msg = _pydantic_message(err)
+            # Model-level checks name their key as "key: message"; move it into the location.
+            m = re.match(r"^([a-z_]+): (.*)$", msg)
+            if m and m.group(1) in _FIELD_NAMES:
+                loc, msg = (*loc, m.group(1)), m.group(2)
+            problems.append(problem(loc, msg))
+    problems += [problem(loc, msg) for loc, msg in _cross_problems(data)]
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.key))
+        raise SiteError(problems)
+    assert site is not None
+    return site
+
+
+def _keys_at(data: Any, loc: tuple[str | int, ...]) -> set[str | int]:
+    """All keys on the path's way, so pydantic's internal loc parts can be dropped."""
+    keys: set[str | int] = set()
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            keys.update(node.keys())
+            # a missing key is still a key of the file's schema
+            keys.add(part)
+            node = node.get(part) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+    return keys
+
+
+def device_spec(dev: Device, credentials: Credentials | None = None) -> DeviceSpec:
+    """What a protocol client needs for ``dev``."""
+    return DeviceSpec(
+        id=dev.id, kind=dev.kind, protocol=dev.protocol,
+        address="" if dev.protocol == "nvml" else dev.address,
+        profile=dev.profile, options=dict(dev.options),
+        credentials=credentials or Credentials(), timeout_s=dev.timeout, tls=dev.tls,
+        poll_interval_s=dev.poll_interval,
+    )
+
+
+def check_command(file: str) -> int:
+    """``heatrack site check FILE``: print every problem, or a one-line summary."""
+    try:
+        site = load_site(file)
+    except SiteError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        n = len(e.problems)
+        print(f"{file}: {n} problem{'s' * (n != 1)}", file=sys.stderr)
+        return 1
+    kinds: dict[str, int] = {}
+    for d in site.devices:
+        kinds[d.kind] = kinds.get(d.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    print(f"{file}: OK — {site.site.name!r}: {len(site.devices)} devices ({summary}), "
+          f"{len(site.power_path.outlets)} outlet links, {len(site.heat_path.consumers)} heat consumers")
+    return 0

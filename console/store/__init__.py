@@ -1,0 +1,16 @@
+"""One SQLite file per site: samples with rollups, events, runs and evidence, the audit log."""
+from console.store.store import (
+    AuditEntry,
+    Event,
+    Latest,
+    Point,
+    Run,
+    SeriesInfo,
+    Step,
+    Store,
+    StoreError,
+    StoreVersionError,
+)
+
+__all__ = ["AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
+           "StoreVersionError"]

@@ -1,0 +1,569 @@
+"""The site database.
+
+One writer thread owns the only write connection. Everyone else queues work to it: reading
+batches (fire and forget) and small writes (events, runs, audit) that return a Future
+resolved once their transaction is committed. The writer commits at most once per
+``commit_interval`` (1 s), so a burst of polls costs one fsync, not one per device. WAL mode
+lets readers (one connection per thread) run while the writer writes.
+
+Rollups are kept exact rather than incremental-by-addition: after a batch, each touched
+minute bucket is recomputed from its samples, and each touched hour from its minutes. A
+replaced sample (same series and ts) can then never be counted twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from console.store import schema
+from protocols.base import Reading
+
+log = logging.getLogger("heatrack.store")
+
+RAW_MAX_SPAN_S = 6 * 3600
+MINUTE_MAX_SPAN_S = 7 * 86400
+
+
+class StoreError(Exception):
+    """A problem the user can act on (file unreadable, locked, corrupt)."""
+
+
+class StoreVersionError(StoreError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    id: int
+    device_id: str
+    channel: str
+    quantity: str
+    unit: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.device_id}/{self.channel}/{self.quantity}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Latest:
+    series: SeriesInfo
+    ts: float
+    value: float | str | None
+
+    @property
+    def unit(self) -> str:
+        return self.series.unit
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a range: a raw sample (n = 1) or a rollup bucket (ts = bucket start)."""
+
+    ts: float
+    mean: float
+    min: float
+    max: float
+    n: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    ts: float
+    severity: str
+    device_id: str | None
+    kind: str
+    message: str
+    acked_by: str | None
+    acked_at: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    kind: str
+    name: str
+    site: str
+    operator: str
+    started: float
+    ended: float | None
+    status: str
+    notes: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Step:
+    id: int
+    run_id: int
+    seq: int
+    name: str
+    status: str
+    started: float
+    ended: float | None
+    notes: str
+    evidence: list[dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    ts: float
+    actor: str
+    action: str
+    target: str
+    before: str | None
+    after: str | None
+    result: str
+
+
+_STOP = object()
+_Call = tuple[Callable[[sqlite3.Connection], Any], Future]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+class Store:
+    def __init__(self, path: str | Path, *, commit_interval: float = 1.0,
+                 on_commit: Callable[[int], None] | None = None) -> None:
+        """Open (creating or migrating) the store at ``path`` and start its writer.
+
+        ``on_commit(rows)`` is called from the writer after each commit with the number of
+        samples committed so far (tests and the status bar use it)."""
+        self.path = Path(path)
+        self.commit_interval = commit_interval
+        self._on_commit = on_commit
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._local = threading.local()
+        self._series: dict[tuple[str, str, str], int] = {}
+        self._committed_rows = 0
+        self.commits = 0
+        self._error: BaseException | None = None
+        self._closed = False
+        try:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot open the site database: {e}") from None
+        self._wconn = conn
+        for sid, dev, ch, q in conn.execute("SELECT id, device_id, channel, quantity FROM series"):
+            self._series[(dev, ch, q)] = sid
+        self._writer = threading.Thread(target=self._run, name="heatrack-store-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------------ schema
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        major, minor = schema.decode(conn.execute("PRAGMA user_version").fetchone()[0])
+        if major > schema.MAJOR:
+            raise StoreVersionError(
+                f"{self.path} was written by a newer heatrack (database schema {major}.{minor}); this "
+                f"heatrack reads schema {schema.MAJOR}.x. Upgrade heatrack to open it.")
+        for frm, to, migrate in schema.MIGRATIONS:
+            if (major, minor) == frm:
+                log.info("migrating %s from schema %d.%d to %d.%d", self.path, *frm, *to)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if frm == (0, 0) and conn.execute(
+                            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]:
+                        raise StoreError(f"{self.path} is not a heatrack database (it has tables but no "
+                                         "heatrack schema version)")
+                    schema.apply(conn, migrate)
+                    conn.execute(f"PRAGMA user_version = {schema.encode(*to)}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                major, minor = to
+        if (major, minor) < (schema.MAJOR, 0):
+            raise StoreError(f"{self.path}: no migration from schema {major}.{minor}")
+
+    # ------------------------------------------------------------------ writing
+    def add_readings(self, readings: Iterable[Reading]) -> None:
+        """Queue readings for the writer. Never blocks on the disk."""
+        batch = list(readings)
+        if batch:
+            self._check_open()
+            self._queue.put(batch)
+
+    def register_device(self, device_id: str, kind: str, protocol: str, address: str,
+                        name: str = "") -> Future[None]:
+        def op(c: sqlite3.Connection) -> None:
+            now = time.time()
+            c.execute("INSERT INTO devices (id, kind, protocol, address, name, first_seen, last_seen) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+                      "protocol = excluded.protocol, address = excluded.address, name = excluded.name, "
+                      "last_seen = excluded.last_seen", (device_id, kind, protocol, address, name, now, now))
+        return self._call(op)
+
+    def set_meta(self, key: str, value: str) -> Future[None]:
+        return self._call(lambda c: c.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)) and None)
+
+    def add_event(self, ts: float, severity: str, device_id: str | None, kind: str,
+                  message: str) -> Future[int]:
+        return self._call(lambda c: c.execute(
+            "INSERT INTO events (ts, severity, device_id, kind, message) VALUES (?, ?, ?, ?, ?)",
+            (ts, severity, device_id, kind, message)).lastrowid)
+
+    def ack_event(self, event_id: int, by: str, at: float | None = None) -> Future[bool]:
+        return self._call(lambda c: c.execute(
+            "UPDATE events SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_at IS NULL",
+            (by, at if at is not None else time.time(), event_id)).rowcount == 1)
+
+    def start_run(self, kind: str, name: str, *, site: str = "", operator: str = "",
+                  started: float | None = None) -> Future[int]:
+        return self._call(lambda c: c.execute(
+            "INSERT INTO runs (kind, name, site, operator, started) VALUES (?, ?, ?, ?, ?)",
+            (kind, name, site, operator, started if started is not None else time.time())).lastrowid)
+
+    def finish_run(self, run_id: int, status: str, notes: str = "",
+                   ended: float | None = None) -> Future[None]:
+        return self._call(lambda c: c.execute(
+            "UPDATE runs SET status = ?, notes = ?, ended = ? WHERE id = ?",
+            (status, notes, ended if ended is not None else time.time(), run_id)) and None)
+
+    def start_step(self, run_id: int, name: str, started: float | None = None) -> Future[int]:
+        def op(c: sqlite3.Connection) -> int:
+            seq = c.execute("SELECT coalesce(max(seq), 0) + 1 FROM steps WHERE run_id = ?",
+                            (run_id,)).fetchone()[0]
+            return c.execute("INSERT INTO steps (run_id, seq, name, started) VALUES (?, ?, ?, ?)",
+                             (run_id, seq, name, started if started is not None else time.time())).lastrowid
+        return self._call(op)
+
+    def finish_step(self, step_id: int, status: str, notes: str = "",
+                    ended: float | None = None) -> Future[None]:
+        return self._call(lambda c: c.execute(
+            "UPDATE steps SET status = ?, notes = ?, ended = ? WHERE id = ?",
+            (status, notes, ended if ended is not None else time.time(), step_id)) and None)
+
+    def add_evidence(self, step_id: int, kind: str, data: Any, ts: float | None = None) -> Future[int]:
+        payload = json.dumps(data, sort_keys=True, default=str)
+        return self._call(lambda c: c.execute(
+            "INSERT INTO evidence (step_id, ts, kind, data) VALUES (?, ?, ?, ?)",
+            (step_id, ts if ts is not None else time.time(), kind, payload)).lastrowid)
+
+    def audit(self, actor: str, action: str, target: str, before: Any, after: Any, result: str,
+              ts: float | None = None) -> Future[int]:
+        """Record a write to equipment. Append-only; the Future resolves once it is durable."""
+        def enc(v: Any) -> str | None:
+            return None if v is None else json.dumps(v, sort_keys=True, default=str)
+        return self._call(lambda c: c.execute(
+            "INSERT INTO audit (ts, actor, action, target, before, after, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ts if ts is not None else time.time(), actor, action, target, enc(before), enc(after),
+             result)).lastrowid)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until everything queued before this call is committed."""
+        self._check_open()
+        done: Future[None] = Future()
+        self._queue.put(("flush", done))
+        done.result(timeout)
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer, close connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        self._wconn.close()
+        conns = getattr(self._local, "all", None)
+        if conns:
+            for c in conns:
+                c.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"{self.path}: store is closed")
+        if self._error is not None:
+            raise StoreError(f"{self.path}: the writer stopped: {self._error}") from self._error
+
+    def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
+        self._check_open()
+        fut: Future[Any] = Future()
+        self._queue.put((fn, fut))
+        return fut
+
+    # ------------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        pending_rows: list[Reading] = []
+        pending_calls: list[tuple[Future[Any], Any]] = []
+        flushes: list[Future[None]] = []
+        in_tx = False
+        last_commit = time.monotonic()
+        stopping = False
+        conn = self._wconn
+        while True:
+            wait = max(0.0, self.commit_interval - (time.monotonic() - last_commit))
+            has_work = bool(pending_rows or pending_calls or flushes)
+            try:
+                item = self._queue.get(timeout=wait if has_work else None)
+            except queue.Empty:
+                item = None
+            # Drain whatever else is already there without waiting.
+            items = [] if item is None else [item]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for it in items:
+                if it is _STOP:
+                    stopping = True
+                elif isinstance(it, list):
+                    pending_rows.extend(it)
+                elif it[0] == "flush":
+                    flushes.append(it[1])
+                else:
+                    fn, fut = it
+                    if not fut.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        if not in_tx:
+                            conn.execute("BEGIN IMMEDIATE")
+                            in_tx = True
+                        conn.execute("SAVEPOINT op")
+                        result = fn(conn)
+                        conn.execute("RELEASE op")
+                        pending_calls.append((fut, result))
+                    except BaseException as e:  # the op fails alone; the batch goes on
+                        conn.execute("ROLLBACK TO op")
+                        conn.execute("RELEASE op")
+                        fut.set_exception(e)
+            due = time.monotonic() - last_commit >= self.commit_interval
+            if (due or flushes or stopping) and (pending_rows or pending_calls or in_tx or flushes):
+                try:
+                    if pending_rows:
+                        if not in_tx:
+                            conn.execute("BEGIN IMMEDIATE")
+                            in_tx = True
+                        self._write_readings(conn, pending_rows)
+                    if in_tx:
+                        conn.execute("COMMIT")
+                        in_tx = False
+                        self.commits += 1
+                except BaseException as e:
+                    log.exception("store writer failed; keeping the last committed state")
+                    if in_tx:
+                        conn.execute("ROLLBACK")
+                        in_tx = False
+                    self._error = e
+                    for fut, _ in pending_calls:
+                        fut.set_exception(StoreError(f"commit failed: {e}"))
+                    for f in flushes:
+                        f.set_exception(StoreError(f"commit failed: {e}"))
+                    return
+                self._committed_rows += len(pending_rows)
+                pending_rows = []
+                for fut, result in pending_calls:
+                    fut.set_result(result)
+                pending_calls = []
+                last_commit = time.monotonic()
+                if self._on_commit is not None:
+                    self._on_commit(self._committed_rows)
+                for f in flushes:
+                    f.set_result(None)
+                flushes = []
+            if stopping and not (pending_rows or pending_calls or in_tx):
+                for f in flushes:
+                    f.set_result(None)
+                return
+
+    def _series_id(self, conn: sqlite3.Connection, r: Reading) -> int:
+        key = (r.device_id, r.channel, r.quantity)
+        sid = self._series.get(key)
+        if sid is None:
+            conn.execute("INSERT OR IGNORE INTO series (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)",
+                         (r.device_id, r.channel, r.quantity, r.unit))
+            sid = conn.execute("SELECT id FROM series WHERE device_id = ? AND channel = ? AND quantity = ?",
+                               key).fetchone()[0]
+            self._series[key] = sid
+        return sid
+
+    def _write_readings(self, conn: sqlite3.Connection, readings: Sequence[Reading]) -> None:
+        series = self._series
+        rows: list[tuple[int, int, Any]] = []
+        span: dict[int, list[int]] = {}  # sid -> [min ts, max ts, value at max ts index]
+        latest: dict[int, tuple[int, Any]] = {}
+        for r in readings:
+            sid = series.get((r.device_id, r.channel, r.quantity))
+            if sid is None:
+                sid = self._series_id(conn, r)
+            ts = int(round(r.ts * 1000))
+            v = r.value
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            rows.append((sid, ts, v))
+            s = span.get(sid)
+            if s is None:
+                span[sid] = [ts, ts]
+                latest[sid] = (ts, v)
+            else:
+                if ts < s[0]:
+                    s[0] = ts
+                if ts > s[1]:
+                    s[1] = ts
+                if ts >= latest[sid][0]:
+                    latest[sid] = (ts, v)
+        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
+        minute_args = []
+        hour_args = []
+        for sid, (lo, hi) in span.items():
+            m_lo = (lo // 60000) * 60
+            m_hi = (hi // 60000) * 60 + 60
+            minute_args.append((sid, m_lo * 1000, m_hi * 1000))
+            hour_args.append((sid, (m_lo // 3600) * 3600, ((m_hi - 1) // 3600) * 3600 + 3600))
+        conn.executemany(
+            "INSERT OR REPLACE INTO rollup_1m (series_id, ts, n, sum, min, max) "
+            "SELECT series_id, (ts / 60000) * 60, count(*), sum(value), min(value), max(value) FROM samples "
+            "WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 AND typeof(value) IN ('integer', 'real') "
+            "GROUP BY ts / 60000", minute_args)
+        conn.executemany(
+            "INSERT OR REPLACE INTO rollup_1h (series_id, ts, n, sum, min, max) "
+            "SELECT series_id, (ts / 3600) * 3600, sum(n), sum(sum), min(min), max(max) FROM rollup_1m "
+            "WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY ts / 3600", hour_args)
+        conn.executemany(
+            "UPDATE series SET last_ts = ?2, last_value = ?3 WHERE id = ?1 AND (last_ts IS NULL OR last_ts <= ?2)",
+            [(sid, ts, v) for sid, (ts, v) in latest.items()])
+
+    # ------------------------------------------------------------------ reading
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+            self._local.all = [conn]
+        return conn
+
+    def series(self) -> list[SeriesInfo]:
+        return [SeriesInfo(*row) for row in self._reader().execute(
+            "SELECT id, device_id, channel, quantity, unit FROM series ORDER BY device_id, channel, quantity")]
+
+    def find_series(self, key: str) -> SeriesInfo | None:
+        dev, _, rest = key.partition("/")
+        ch, _, q = rest.rpartition("/")
+        row = self._reader().execute(
+            "SELECT id, device_id, channel, quantity, unit FROM series WHERE device_id = ? AND channel = ? "
+            "AND quantity = ?", (dev, ch, q)).fetchone()
+        return SeriesInfo(*row) if row else None
+
+    def latest(self, device_id: str | None = None) -> dict[str, Latest]:
+        """The latest value of every series (of one device), keyed ``device/channel/quantity``."""
+        sql = ("SELECT id, device_id, channel, quantity, unit, last_ts, last_value FROM series "
+               "WHERE last_ts IS NOT NULL")
+        args: tuple[Any, ...] = ()
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            args = (device_id,)
+        out = {}
+        for sid, dev, ch, q, unit, ts, v in self._reader().execute(sql, args):
+            info = SeriesInfo(sid, dev, ch, q, unit)
+            out[info.key] = Latest(info, ts / 1000.0, v)
+        return out
+
+    @staticmethod
+    def resolution_for(span_s: float) -> str:
+        if span_s <= RAW_MAX_SPAN_S:
+            return "raw"
+        if span_s <= MINUTE_MAX_SPAN_S:
+            return "1m"
+        return "1h"
+
+    def range(self, key: str, start: float, end: float, resolution: str = "auto") -> list[Point]:
+        """Points of one series in [start, end): raw samples, or rollup buckets chosen by span
+        (raw up to 6 h, minutes up to 7 days, hours beyond). Non-numeric samples are skipped."""
+        info = self.find_series(key)
+        if info is None:
+            return []
+        res = self.resolution_for(end - start) if resolution == "auto" else resolution
+        conn = self._reader()
+        if res == "raw":
+            rows = conn.execute(
+                "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? "
+                "AND typeof(value) IN ('integer', 'real') ORDER BY ts",
+                (info.id, int(start * 1000), int(math.ceil(end * 1000))))
+            return [Point(ts / 1000.0, v, v, v, 1) for ts, v in rows]
+        table = {"1m": "rollup_1m", "1h": "rollup_1h"}[res]
+        bucket = 60 if res == "1m" else 3600
+        rows = conn.execute(
+            f"SELECT ts, sum / n, min, max, n FROM {table} WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            (info.id, (int(start) // bucket) * bucket, int(math.ceil(end))))
+        return [Point(float(ts), mean, mn, mx, n) for ts, mean, mn, mx, n in rows]
+
+    def events(self, *, since: float | None = None, unacked_only: bool = False,
+               device_id: str | None = None, limit: int = 1000) -> list[Event]:
+        sql = "SELECT id, ts, severity, device_id, kind, message, acked_by, acked_at FROM events WHERE 1"
+        args: list[Any] = []
+        if since is not None:
+            sql += " AND ts >= ?"
+            args.append(since)
+        if unacked_only:
+            sql += " AND acked_at IS NULL"
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            args.append(device_id)
+        sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+        args.append(limit)
+        return [Event(*row) for row in self._reader().execute(sql, args)]
+
+    def runs(self, kind: str | None = None) -> list[Run]:
+        sql = "SELECT id, kind, name, site, operator, started, ended, status, notes FROM runs"
+        args: tuple[Any, ...] = ()
+        if kind:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        return [Run(*row) for row in self._reader().execute(sql + " ORDER BY started DESC, id DESC", args)]
+
+    def steps(self, run_id: int) -> list[Step]:
+        conn = self._reader()
+        out = []
+        for sid, rid, seq, name, status, started, ended, notes in conn.execute(
+                "SELECT id, run_id, seq, name, status, started, ended, notes FROM steps WHERE run_id = ? "
+                "ORDER BY seq", (run_id,)):
+            ev = [{"id": i, "ts": ts, "kind": k, "data": json.loads(d)} for i, ts, k, d in conn.execute(
+                "SELECT id, ts, kind, data FROM evidence WHERE step_id = ? ORDER BY id", (sid,))]
+            out.append(Step(sid, rid, seq, name, status, started, ended, notes, ev))
+        return out
+
+    def audit_log(self, *, since: float | None = None, limit: int = 1000) -> list[AuditEntry]:
+        sql = "SELECT id, ts, actor, action, target, before, after, result FROM audit"
+        args: list[Any] = []
+        if since is not None:
+            sql += " WHERE ts >= ?"
+            args.append(since)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [AuditEntry(*row) for row in self._reader().execute(sql, args)]
+
+    def devices(self) -> list[dict[str, Any]]:
+        cur = self._reader().execute("SELECT id, kind, protocol, address, name, first_seen, last_seen FROM devices "
+                                     "ORDER BY id")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur]
+
+    @property
+    def committed_rows(self) -> int:
+        return self._committed_rows
