@@ -81,11 +81,14 @@ class RedfishSource:
         self._lock = asyncio.Lock()
         self._thread_lock = threading.Lock()
         self._client: Any = None
-        self.auth_mode: str | None = None  # "session" | "basic" | None (anonymous)
+        # How the current (or last) connection authenticated: "session" | "basic" | None.
+        self.auth_mode: str | None = None
         self.map: ResourceMap | None = None
         # series_key -> "URI#property": which resource the last value came from.
         self.provenance: dict[str, str] = {}
         self.requests_made = 0
+        self._fresh: dict[str, Payload] = {}
+        self._root: Payload = {}
         u = urlsplit("//" + spec.address)
         if not u.hostname:
             raise ValueError(f"{spec.id}: bad Redfish address {spec.address!r} (want host:port)")
@@ -133,6 +136,8 @@ class RedfishSource:
             cause = exc.__cause__ or exc
             if isinstance(cause, requests.exceptions.SSLError) and "ingerprint" in str(cause):
                 return self._certificate_changed()
+            if isinstance(cause, requests.exceptions.SSLError):
+                return self._err(AuthFailed, f"{what}: TLS certificate not trusted: {_short(cause)}")
             return self._err(Unreachable, f"{what}: {type(cause).__name__}: {_short(cause)}")
         if isinstance(exc, JsonDecodingError):
             return self._err(BadData, f"{what}: invalid JSON")
@@ -251,7 +256,6 @@ class RedfishSource:
             log.info("%s: logout failed: %s", self.spec.id, _short(exc))
         finally:
             client._session.close()
-            self.auth_mode = None
 
     def _request(self, client: Any, method: str, uri: str, body: Any = None,
                  headers: dict[str, str] | None = None) -> RestResponse:
@@ -362,6 +366,7 @@ class RedfishSource:
                     or any(covered.get((s.channel, s.quantity), -1) <= parse.LEGACY
                            for s in p.extract(seen[p.uri]))]
         log.info("%s: discovered %d resources to poll", self.spec.id, len(m.uris))
+        self._fresh = {u: seen[u] for u in m.uris}  # the first poll reuses what was just read
         return m
 
     def _discover_thermal(self, c: Payload, prefix: str, add: Any) -> None:
@@ -441,8 +446,10 @@ class RedfishSource:
         ts = now()
         samples: list[tuple[str, Sample]] = []
         payloads: dict[str, Payload] = {}
+        fresh, self._fresh = self._fresh, {}
         for uri in self.map.uris:
-            payloads[uri] = self._get(uri) or {}  # gone since discovery: its values read None
+            payload = fresh[uri] if uri in fresh else self._get(uri)
+            payloads[uri] = payload or {}  # gone since discovery: its values read None
         for probe in self.map.probes:
             try:
                 samples.extend((probe.uri, s) for s in probe.extract(payloads[probe.uri]))
