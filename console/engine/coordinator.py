@@ -84,7 +84,7 @@ class DeviceStatus:
 
     @property
     def available(self) -> bool:
-        return self.state in (DeviceState.OK, DeviceState.STALE) and self.last_success is not None
+        return self.state is DeviceState.OK
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -168,6 +168,7 @@ class Coordinator:
         self._series: dict[str, float] = {}  # series key -> monotonic time of its last value
         self._wake: asyncio.Event | None = None
         self._stopping = False
+        self._resume = False  # a refresh asked to poll a stopped (auth-failed) device again
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -331,8 +332,6 @@ class Coordinator:
         if self._wake is not None:
             self._wake.set()
 
-    _resume = False
-
     def stop(self) -> None:
         """Ask ``run`` to finish after the current poll. Loop thread only."""
         self._stopping = True
@@ -364,17 +363,12 @@ class Coordinator:
                 self._wake.clear()
                 if self._state in STOPPED_STATES and not self._resume:
                     await self._wait(None)
-                else:
-                    due = self._next_due if self._next_due is not None else self._clock()
-                    delay = due - self._clock()
-                    if delay > 0:
-                        await self._wait(delay)
-                        if self._clock() < (self._next_due or 0) and not self._stopping:
-                            continue  # woken early (refresh rescheduled, or spurious): re-check
-                if self._stopping:
-                    break
-                if self._state in STOPPED_STATES and not self._resume:
                     continue
+                due = self._next_due if self._next_due is not None else self._clock()
+                delay = due - self._clock()
+                if delay > 0:
+                    await self._wait(delay)
+                    continue  # re-evaluate: stopped, rescheduled by a refresh, or due now
                 self._resume = False
                 await self.poll_once()
         finally:
