@@ -1,0 +1,206 @@
+"""Engine: several fake devices polled concurrently in the engine thread, batches to a store."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from console.engine import Batch, DeviceState, Engine
+from console.site import Site, parse_site
+from protocols.base import BadData, Credentials, DeviceSpec, Reading
+from tests.console.test_engine_coordinator import FakeSource
+from tests.support import wait_until
+
+
+def site_toml(devices: Iterable[str]) -> str:
+    """A minimal valid site around the given [[devices]] blocks."""
+    devs = "\n".join(devices)
+    return f"""
+[site]
+name = "test"
+{devs}
+[heat_path]
+servers = ["srv1"]
+loop = "heat1"
+tank = {{ volume_l = 100 }}
+consumers = [{{ name = "radiators", kind = "space_heating" }}]
+[limits]
+max_loop_temp_c = 65
+max_tank_temp_c = 75
+min_flow_lpm = 4
+max_circuit_current_a = 16
+[tariffs]
+electricity_price_per_kwh = 0.2
+displaced_fuel = "gas"
+fuel_price_per_kwh = 0.06
+displaced_efficiency = 0.85
+co2_grid_kg_per_kwh = 0.2
+co2_fuel_kg_per_kwh = 0.18
+[comfort]
+min_room_temp_c = 19
+max_room_temp_c = 23
+"""
+
+
+def device(dev_id: str, kind: str, protocol: str, port: int, extra: str = "") -> str:
+    return (f'[[devices]]\nid = "{dev_id}"\nkind = "{kind}"\nprotocol = "{protocol}"\n'
+            f'address = "127.0.0.1:{port}"\npoll_interval = "50ms"\ntimeout = "40ms"\n{extra}\n')
+
+
+def three_device_site(extra_srv1: str = "") -> Site:
+    return parse_site(site_toml([
+        device("srv1", "server", "redfish", 1, extra_srv1),
+        device("ups1", "ups", "snmp", 2),
+        device("heat1", "heat_controller", "modbus", 3),
+    ]))
+
+
+class FakeStore:
+    """Same methods as console.store.Store; records what it is given (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+        self.devices: list[tuple[str, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.lock = threading.Lock()
+
+    def add_readings(self, readings: Iterable[Reading]) -> None:
+        with self.lock:
+            self.readings.extend(readings)
+
+    def register_device(self, device_id: str, kind: str, protocol: str, address: str, name: str = "") -> None:
+        self.devices.append((device_id, kind, protocol, address))
+
+    def add_event(self, ts: float, severity: str, device_id: str, kind: str,
+                  message: str) -> concurrent.futures.Future[int]:
+        with self.lock:
+            self.events.append((ts, severity, device_id, kind, message))
+        f: concurrent.futures.Future[int] = concurrent.futures.Future()
+        f.set_result(len(self.events))
+        return f
+
+    def by_device(self) -> dict[str, int]:
+        with self.lock:
+            out: dict[str, int] = {}
+            for r in self.readings:
+                out[r.device_id] = out.get(r.device_id, 0) + 1
+            return out
+
+
+class Factory:
+    """source_factory for the engine: each device's script by id, sources kept for asserts."""
+
+    def __init__(self, scripts: dict[str, list[Any]]) -> None:
+        self.scripts = scripts
+        self.sources: dict[str, FakeSource] = {}
+        self.specs: dict[str, DeviceSpec] = {}
+
+    def __call__(self, spec: DeviceSpec) -> FakeSource:
+        self.specs[spec.id] = spec
+        src = FakeSource(spec, [
+            [Reading(0.0, spec.id, ch, "temperature", v, "°C") for ch, v in out] if isinstance(out, list) else out
+            for out in self.scripts[spec.id]
+        ])
+        self.sources[spec.id] = src
+        return src
+
+
+def test_three_devices_batches_to_store_and_bad_data_does_not_stop_others() -> None:
+    factory = Factory({
+        "srv1": [[("inlet", 21.0), ("exhaust", 33.0)]],
+        "ups1": [BadData("ups1", "127.0.0.1:2", "sysObjectID not an OID")],
+        "heat1": [[("supply", 45.0)]],
+    })
+    store = FakeStore()
+    engine = Engine(three_device_site(), store, source_factory=factory,
+                    credential_resolver=lambda ref: Credentials())
+    batches: list[Batch] = []
+    unsubscribe = engine.subscribe(batches.append)
+    engine.start()
+    try:
+        wait_until(lambda: all(s.polls >= 3 for s in factory.sources.values()) if len(factory.sources) == 3
+                   else False, what="three polls of every device")
+        st = engine.status()
+        assert st["ups1"].state is DeviceState.FAULTY and "sysObjectID" in st["ups1"].message
+        assert st["srv1"].state is DeviceState.OK and st["heat1"].state is DeviceState.OK
+        counts = store.by_device()
+        assert "ups1" not in counts
+        assert counts["srv1"] >= 3 * 2 and counts["heat1"] >= 3
+        assert {b.device_id for b in batches} == {"srv1", "ups1", "heat1"}
+        unsubscribe()
+    finally:
+        engine.stop()
+    assert not engine.running
+    assert all(s.closed for s in factory.sources.values())
+    assert [d[0] for d in store.devices] == ["srv1", "ups1", "heat1"]
+    assert [(e[2], e[1]) for e in store.events] == [("ups1", "warning")]
+    assert factory.specs["heat1"].poll_interval_s == pytest.approx(0.05)  # site values reach the spec
+
+
+def test_credential_error_marks_only_that_device_auth_failed() -> None:
+    factory = Factory({"srv1": [[("inlet", 20.0)]], "ups1": [[("battery", 30.0)]],
+                       "heat1": [[("supply", 40.0)]]})
+    store = FakeStore()
+    # the default resolver: env:VAR that is not set
+    site = three_device_site('credentials = "env:HEATRACK_TEST_SURELY_UNSET_VAR"')
+    engine = Engine(site, store, source_factory=factory)
+    engine.start()
+    try:
+        wait_until(lambda: {"ups1", "heat1"} <= set(store.by_device()), what="readings from the others")
+        wait_until(lambda: engine.status()["srv1"].state is DeviceState.AUTH_FAILED, what="srv1 auth_failed")
+        msg = engine.status()["srv1"].message
+        assert "HEATRACK_TEST_SURELY_UNSET_VAR" in msg and "127.0.0.1:1" in msg
+        assert "srv1" not in factory.sources  # never opened
+    finally:
+        engine.stop()
+
+
+def test_refresh_and_run_action_from_another_thread() -> None:
+    factory = Factory({"srv1": [[("inlet", 20.0)]], "ups1": [[("battery", 30.0)]],
+                       "heat1": [[("supply", 40.0)]]})
+    engine = Engine(three_device_site(), FakeStore(), source_factory=factory,
+                    credential_resolver=lambda ref: Credentials(),
+                    coordinator_options={"refresh_cooldown": 0.0})
+    with pytest.raises(RuntimeError):
+        engine.refresh("srv1")  # not running yet
+    engine.start()
+    try:
+        seen_thread: list[str] = []
+
+        async def action(src: Any) -> str:
+            seen_thread.append(threading.current_thread().name)
+            await asyncio.sleep(0)
+            return f"limit set on {src.spec.id}"
+
+        fut = engine.run_action("heat1", action)
+        assert fut.result(timeout=5) == "limit set on heat1"
+        assert seen_thread == ["heatrack-engine"]
+        wait_until(lambda: factory.sources.get("srv1") is not None and factory.sources["srv1"].polls >= 1)
+        before = factory.sources["srv1"].polls
+        engine.refresh("srv1")
+        wait_until(lambda: factory.sources["srv1"].polls > before, what="refreshed poll")
+        with pytest.raises(KeyError):
+            engine.refresh("nope")
+    finally:
+        engine.stop()
+
+
+def test_engine_runs_in_current_loop_for_headless() -> None:
+    factory = Factory({"srv1": [[("inlet", 20.0)]], "ups1": [[("battery", 30.0)]],
+                       "heat1": [[("supply", 40.0)]]})
+    store = FakeStore()
+    engine = Engine(three_device_site(), store, source_factory=factory,
+                    credential_resolver=lambda ref: Credentials())
+
+    def stop_when_all_seen(b: Batch) -> None:
+        if len(store.by_device()) == 3:
+            engine.request_stop()
+
+    engine.subscribe(stop_when_all_seen)
+    asyncio.run(asyncio.wait_for(engine.run(), 10))
+    assert set(store.by_device()) == {"srv1", "ups1", "heat1"}
+    assert all(s.closed for s in factory.sources.values())
