@@ -438,7 +438,8 @@ class RedfishSource:
 
     # ------------------------------------------------------------ poll
     def _poll(self) -> list[Reading]:
-        if self.map is None:
+        discovered_now = self.map is None
+        if discovered_now:
             self._rediscover()
         else:
             self._connect()
@@ -446,7 +447,8 @@ class RedfishSource:
         ts = now()
         samples: list[tuple[str, Sample]] = []
         payloads: dict[str, Payload] = {}
-        fresh, self._fresh = self._fresh, {}
+        # Right after discovery its payloads are current: no need to read them twice.
+        fresh, self._fresh = (self._fresh if discovered_now else {}), {}
         for uri in self.map.uris:
             payload = fresh[uri] if uri in fresh else self._get(uri)
             payloads[uri] = payload or {}  # gone since discovery: its values read None

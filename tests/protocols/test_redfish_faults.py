@@ -1,0 +1,358 @@
+"""RedfishSource against misbehaving or absent BMCs: a tiny local HTTP service that can do
+sessions, refuse credentials, send garbage, lose resources and store PATCHes."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from protocols.base import (
+    ActionRefused,
+    AuthFailed,
+    BadData,
+    Credentials,
+    DeviceSpec,
+    Reading,
+    Unreachable,
+)
+from protocols.redfish import parse
+from protocols.redfish.client import RedfishSource
+from tests.support import free_port
+
+SESSIONS = "/redfish/v1/SessionService/Sessions"
+POWER = "/redfish/v1/Chassis/1/Power"
+CONTROL = "/redfish/v1/Chassis/1/Controls/Cap"
+
+
+def tree() -> dict[str, Any]:
+    return {
+        "/redfish/v1": {"@odata.id": "/redfish/v1", "Chassis": {"@odata.id": "/redfish/v1/Chassis"},
+                        "Links": {"Sessions": {"@odata.id": SESSIONS}}},
+        "/redfish/v1/Chassis": {"Members": [{"@odata.id": "/redfish/v1/Chassis/1"}]},
+        "/redfish/v1/Chassis/1": {"Id": "1", "Power": {"@odata.id": POWER},
+                                  "Controls": {"@odata.id": "/redfish/v1/Chassis/1/Controls"}},
+        POWER: {"PowerControl": [{"PowerConsumedWatts": 250, "PowerLimit": {"LimitInWatts": 400}}],
+                "PowerSupplies": [{"PowerInputWatts": 130, "LastPowerOutputWatts": 120}]},
+        "/redfish/v1/Chassis/1/Controls": {"Members": [{"@odata.id": CONTROL}]},
+        CONTROL: {"ControlType": "Power", "SetPoint": 400, "SetPointUnits": "W",
+                  "AllowableMin": 100, "AllowableMax": 600},
+    }
+
+
+class FakeBmc:
+    """Serves ``resources`` (dict -> JSON, str -> raw body). With ``password`` set, everything
+    but the service root needs a session token or Basic credentials."""
+
+    def __init__(self, resources: dict[str, Any], password: str | None = None, sessions: bool = True,
+                 store_patches: bool = True, etag: str | None = None) -> None:
+        self.resources, self.password, self.sessions = resources, password, sessions
+        self.store_patches, self.etag = store_patches, etag
+        self.tokens: dict[str, str] = {}
+        self.log: list[tuple[str, str, dict[str, str], bytes]] = []
+        bmc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                bmc.handle(self, "GET")
+
+            def do_POST(self) -> None:
+                bmc.handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                bmc.handle(self, "PATCH")
+
+            def do_DELETE(self) -> None:
+                bmc.handle(self, "DELETE")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def calls(self, method: str, path: str | None = None) -> list[tuple[str, str, dict[str, str], bytes]]:
+        return [c for c in self.log if c[0] == method and (path is None or c[1] == path)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        if self.password is None:
+            return True
+        basic = "Basic " + base64.b64encode(f"admin:{self.password}".encode()).decode()
+        return headers.get("X-Auth-Token") in self.tokens or headers.get("Authorization") == basic
+
+    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        path = h.path.rstrip("/") or "/"
+        headers = dict(h.headers)
+        self.log.append((method, path, headers, body))
+        extra: dict[str, str] = {}
+        if method == "POST" and path == SESSIONS:
+            if not self.sessions:
+                return self._send(h, 405, {})
+            if self.password is not None and json.loads(body).get("Password") != self.password:
+                return self._send(h, 401, {"error": "bad credentials"})
+            token, loc = uuid.uuid4().hex, f"{SESSIONS}/{len(self.tokens) + 1}"
+            self.tokens[token] = loc
+            return self._send(h, 201, {"@odata.id": loc}, {"X-Auth-Token": token, "Location": loc})
+        if path != "/redfish/v1" and not self._authorized(headers):
+            return self._send(h, 401, {"error": "unauthorized"})
+        if method == "DELETE":
+            self.tokens = {t: loc for t, loc in self.tokens.items() if loc != path}
+            return self._send(h, 204, None)
+        if path not in self.resources:
+            return self._send(h, 404, "<html>not found</html>")
+        if method == "PATCH":
+            if self.etag and headers.get("If-Match") != self.etag:
+                return self._send(h, 412, {})
+            if self.store_patches:
+                _merge(self.resources[path], json.loads(body))
+            return self._send(h, 204, None)
+        if self.etag:
+            extra["ETag"] = self.etag
+        return self._send(h, 200, self.resources[path], extra)
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = b"" if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
+        h.send_response(status)
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for k, v in patch.items():
+        if isinstance(v, dict) and isinstance(target.get(k), dict):
+            _merge(target[k], v)
+        elif isinstance(v, list) and isinstance(target.get(k), list):
+            for t, p in zip(target[k], v):
+                _merge(t, p)
+        else:
+            target[k] = v
+
+
+@pytest.fixture
+def bmc_factory() -> Iterator[Any]:
+    made: list[FakeBmc] = []
+
+    def make(resources: dict[str, Any] | None = None, **kw: Any) -> FakeBmc:
+        made.append(FakeBmc(tree() if resources is None else resources, **kw))
+        return made[-1]
+
+    yield make
+    for b in made:
+        b.close()
+
+
+def spec(address: str, password: str = "secret", timeout_s: float = 2.0, **options: Any) -> DeviceSpec:
+    return DeviceSpec(id="srv9", kind="server", protocol="redfish", address=address,
+                      credentials=Credentials("admin", password), timeout_s=timeout_s,
+                      tls=bool(options.pop("tls", False)), options=options)
+
+
+def poll(s: DeviceSpec, times: int = 1) -> tuple[RedfishSource, list[Reading]]:
+    async def go() -> tuple[RedfishSource, list[Reading]]:
+        src = RedfishSource(s)
+        try:
+            out: list[Reading] = []
+            for _ in range(times):
+                out = await src.poll()
+            return src, out
+        finally:
+            await src.close()
+
+    return asyncio.run(go())
+
+
+def values(readings: list[Reading]) -> dict[tuple[str, str], Any]:
+    return {(r.channel, r.quantity): r.value for r in readings}
+
+
+# ---------------------------------------------------------------- dead BMCs
+def test_closed_port_fails_fast_naming_device_and_address() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    t0 = time.monotonic()
+    with pytest.raises(Unreachable) as err:
+        poll(spec(address, timeout_s=2.0))
+    assert time.monotonic() - t0 < 1.0  # refused at once: no 1 s retry sleeps
+    assert "srv9" in str(err.value) and address in str(err.value)
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_blackhole_fails_within_the_timeout(tls: bool) -> None:
+    """A port that accepts TCP but never answers (hung BMC web server)."""
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)
+        address = f"127.0.0.1:{hole.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(Unreachable) as err:
+            poll(spec(address, timeout_s=0.5, tls=tls))
+        elapsed = time.monotonic() - t0
+    assert 0.4 < elapsed < 1.5, elapsed
+    assert address in str(err.value)
+
+
+# ---------------------------------------------------------------- garbage
+def test_malformed_service_root_is_bad_data(bmc_factory: Any) -> None:
+    bmc = bmc_factory({"/redfish/v1": '{"Chassis": {"@odata.id": '})
+    with pytest.raises(BadData, match="invalid JSON"):
+        poll(spec(bmc.address, password=""))
+
+
+def test_malformed_resource_is_bad_data_naming_it(bmc_factory: Any) -> None:
+    res = tree()
+    res[POWER] = "Power: 250 W"  # not JSON at all
+    bmc = bmc_factory(res, password="secret")
+    with pytest.raises(BadData, match=POWER):
+        poll(spec(bmc.address))
+
+
+def test_non_numeric_reading_is_bad_data(bmc_factory: Any) -> None:
+    res = tree()
+    res[POWER]["PowerControl"][0]["PowerConsumedWatts"] = "lots"
+    bmc = bmc_factory(res)
+    with pytest.raises(BadData, match="PowerConsumedWatts"):
+        poll(spec(bmc.address))
+
+
+def test_dangling_links_and_vanished_resources_are_tolerated(bmc_factory: Any) -> None:
+    res = tree()
+    res["/redfish/v1/Chassis/1"]["Thermal"] = {"@odata.id": "/redfish/v1/Chassis/1/Thermal"}  # 404
+    res["/redfish/v1/Chassis/1"]["ThermalSubsystem"] = {"@odata.id": "/nowhere"}  # 404
+    res["/redfish/v1/Chassis"]["Members"].append({"@odata.id": "/redfish/v1/Chassis/ghost"})
+    bmc = bmc_factory(res)
+    setpoint = res[CONTROL]["SetPoint"]
+
+    async def go() -> tuple[list[Reading], list[Reading]]:
+        src = RedfishSource(spec(bmc.address))
+        try:
+            first = await src.poll()
+            del bmc.resources[CONTROL]  # pulled after discovery
+            return first, await src.poll()
+        finally:
+            await src.close()
+
+    first, second = asyncio.run(go())
+    assert values(first)["chassis", "power_limit"] == setpoint
+    assert values(second)["chassis", "power_limit"] is None  # Control gone: no value, series kept
+    assert values(second)["chassis", "power"] == res[POWER]["PowerControl"][0]["PowerConsumedWatts"]
+
+
+# ---------------------------------------------------------------- authentication
+def test_session_is_reused_and_logged_out(bmc_factory: Any) -> None:
+    bmc = bmc_factory(password="secret")
+    src, readings = poll(spec(bmc.address), times=3)
+    assert src.auth_mode == "session"
+    assert len(bmc.calls("POST", SESSIONS)) == 1
+    gets = [c for c in bmc.calls("GET") if c[1] != "/redfish/v1"]
+    assert gets and all("X-Auth-Token" in c[2] for c in gets)
+    assert "Authorization" not in gets[0][2]
+    assert [c[1] for c in bmc.calls("DELETE")] == [f"{SESSIONS}/1"] and bmc.tokens == {}
+    assert values(readings)["psu1", "power"] == tree()[POWER]["PowerSupplies"][0]["PowerInputWatts"]
+
+
+def test_expired_session_logs_in_again(bmc_factory: Any) -> None:
+    bmc = bmc_factory(password="secret")
+
+    async def go() -> list[Reading]:
+        src = RedfishSource(spec(bmc.address))
+        try:
+            await src.poll()
+            bmc.tokens.clear()  # the BMC forgot our session
+            return await src.poll()
+        finally:
+            await src.close()
+
+    assert values(asyncio.run(go()))["chassis", "power"] == 250
+    assert len(bmc.calls("POST", SESSIONS)) == 2
+
+
+def test_no_session_service_falls_back_to_basic(bmc_factory: Any) -> None:
+    bmc = bmc_factory(password="secret", sessions=False)
+    src, readings = poll(spec(bmc.address))
+    assert src.auth_mode == "basic" and readings
+    assert not bmc.calls("DELETE")
+
+
+@pytest.mark.parametrize("auth", ["session", "basic"])
+def test_wrong_password_is_auth_failed(bmc_factory: Any, auth: str) -> None:
+    bmc = bmc_factory(password="secret")
+    with pytest.raises(AuthFailed) as err:
+        poll(spec(bmc.address, password="wrong", auth=auth))
+    assert "srv9" in str(err.value) and "401" in str(err.value)
+
+
+# ---------------------------------------------------------------- actions
+def test_power_limit_written_via_control_and_read_back(bmc_factory: Any) -> None:
+    bmc = bmc_factory(etag='W/"7"')
+
+    async def go() -> Any:
+        src = RedfishSource(spec(bmc.address))
+        try:
+            ok = await src.set_power_limit(350)
+            with pytest.raises(ActionRefused, match="outside"):
+                await src.set_power_limit(50)
+            return ok, await src.poll()
+        finally:
+            await src.close()
+
+    result, readings = asyncio.run(go())
+    assert result.ok and result.readback == 350 and result.requested == 350
+    patch = bmc.calls("PATCH", CONTROL)
+    assert len(patch) == 1 and json.loads(patch[0][3]) == {"SetPoint": 350.0}
+    assert patch[0][2].get("If-Match") == 'W/"7"'
+    assert values(readings)["chassis", "power_limit"] == 350
+
+
+def test_power_limit_via_legacy_power_when_no_control(bmc_factory: Any) -> None:
+    res = tree()
+    del res["/redfish/v1/Chassis/1"]["Controls"]
+    bmc = bmc_factory(res)
+
+    async def go() -> Any:
+        src = RedfishSource(spec(bmc.address))
+        try:
+            return await src.set_power_limit(321)
+        finally:
+            await src.close()
+
+    result = asyncio.run(go())
+    assert result.ok and res[POWER]["PowerControl"][0]["PowerLimit"]["LimitInWatts"] == 321
+
+
+# ---------------------------------------------------------------- parsing
+@pytest.mark.parametrize(("text", "channel"), [
+    ("CPU1 Temp", "cpu1"), ("CPUTemp1", "cpu1"), ("DIMM2Temp", "dimm2"), ("PS1InputPower", "psu1"),
+    ("PS2Energy", "psu2"), ("PS1OutputPower", "psu1_out"), ("TotalPower", "chassis"),
+    ("AmbientTemp", "ambient"), ("Battery1Temp", "battery1"),
+])
+def test_channel_names_are_short_and_stable(text: str, channel: str) -> None:
+    assert parse.channel_name(text) == channel
+
+
+def test_number_accepts_numbers_and_numeric_strings_only() -> None:
+    assert parse.number("103", "x") == 103.0 and parse.number(None, "x") is None
+    for bad in (True, "n/a", {"Reading": 1}):
+        with pytest.raises(parse.BadValue):
+            parse.number(bad, "x")
+
