@@ -159,6 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "heatrack-demo-bmc/1.0"
     timeout = 60.0  # idle keep-alive connections are closed after this
+    disable_nagle_algorithm = True  # headers and body go out as two writes: avoid 40 ms delayed-ACK stalls
     server: _Server
 
     # --- plumbing -------------------------------------------------------------------------
