@@ -381,7 +381,7 @@ class RedfishSource:
             f = self._get(f_uri)
             if f is None or _absent(f):
                 continue
-            ch = prefix + "fan_" + parse.slug(str(f.get("Id") or f_uri.rsplit("/", 1)[-1]))
+            ch = prefix + parse.fan_channel(str(f.get("Id") or f_uri.rsplit("/", 1)[-1]))
             add(f_uri, f, parse.fan(ch, parse.fan_reports_rpm(f)), "Fan")
         connectors = [(u, self._get(u)) for u in self._members(parse.odata_id(ts.get("CoolantConnectors")))]
         connectors = [(u, cc) for u, cc in connectors if cc is not None and not _absent(cc)]

@@ -113,6 +113,17 @@ def channel_name(text: str, default: str = "chassis") -> str:
     return "_".join(words) or default
 
 
+def fan_channel(text: str, default: str = "") -> str:
+    """'Fan 1' / 'Fan1' -> 'fan1', 'Bay1' -> 'fan_bay1', 'BaseBoard System Fan' -> 'fan_base_board_system'."""
+    rest = "_".join(w for w in slug(text).split("_") if w and w != "fan")
+    if not rest:
+        rest = default
+    m = re.fullmatch(r"fan(\d+)", slug(text).replace("_", ""))
+    if m:
+        return f"fan{m.group(1)}"
+    return f"fan{rest}" if rest[:1].isdigit() else f"fan_{rest}"
+
+
 def temperature_channel(entry: Payload, fallback: str) -> str:
     ctx = entry.get("PhysicalContext")
     if ctx == "Intake":
@@ -144,7 +155,7 @@ def legacy_thermal(prefix: str) -> Extractor:
                               "°C", LEGACY, f"Temperatures/{i}"))
         for i, f in enumerate(_entries(d, "Fans")):
             name = str(f.get("Name") or f.get("FanName") or f.get("MemberId") or i)
-            ch = "fan_" + (channel_name(re.sub(r"(?i)\bfan\b", " ", name), default=str(i)))
+            ch = fan_channel(name, default=str(i))
             if ch in seen:
                 ch = f"{ch}_{slug(str(f.get('MemberId', i)))}"
             seen.add(ch)

@@ -350,6 +350,14 @@ def test_channel_names_are_short_and_stable(text: str, channel: str) -> None:
     assert parse.channel_name(text) == channel
 
 
+@pytest.mark.parametrize(("text", "channel"), [
+    ("Fan 1", "fan1"), ("Fan1", "fan1"), ("Bay1", "fan_bay1"), ("CPU1", "fan_cpu1"),
+    ("BaseBoard System Fan", "fan_base_board_system"),
+])
+def test_fan_channels_match_across_models(text: str, channel: str) -> None:
+    assert parse.fan_channel(text) == channel
+
+
 def test_number_accepts_numbers_and_numeric_strings_only() -> None:
     assert parse.number("103", "x") == 103.0 and parse.number(None, "x") is None
     for bad in (True, "n/a", {"Reading": 1}):
