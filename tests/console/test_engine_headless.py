@@ -1,0 +1,188 @@
+"""``heatrack log``: headless engine into a real SQLite store; end to end against our Modbus
+heat-controller server; Ctrl-C loses nothing already polled."""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.engine import DeviceState
+from console.engine.headless import run_headless
+from console.site import parse_site
+from console.store import Store
+from protocols.base import BadData, Credentials, DeviceSpec, Reading
+from protocols.modbus.profile import load_profile
+from protocols.modbus.server import HeatControllerServer
+from tests.console.test_engine_engine import device, site_toml
+from tests.support import REPO, wait_until
+
+HEATRACK = str(REPO / ".venv" / "bin" / "heatrack")
+POINTS: dict[str, Any] = {
+    "supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
+    "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
+    "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO",
+}
+
+
+class LiveSource:
+    """Readings stamped with the current time (the store keys samples by series and ms)."""
+
+    def __init__(self, spec: DeviceSpec, values: dict[str, float] | None, fail: Exception | None = None) -> None:
+        self.spec, self.values, self.fail = spec, values or {}, fail
+        self.closed = False
+
+    async def poll(self) -> list[Reading]:
+        if self.fail:
+            raise self.fail
+        ts = time.time()
+        return [Reading(ts, self.spec.id, ch, "temperature", v, "°C") for ch, v in self.values.items()]
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def count_samples(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as c:
+        return dict(c.execute("SELECT s.device_id, count(*) FROM samples JOIN series s ON s.id = series_id "
+                              "GROUP BY s.device_id").fetchall())
+
+
+def test_run_headless_writes_real_store(tmp_path: Path) -> None:
+    site = parse_site(site_toml([
+        device("srv1", "server", "redfish", 1),
+        device("heat1", "heat_controller", "modbus", 3),
+    ]))
+    values = {"srv1": {"inlet": 21.25, "exhaust": 33.5}, "heat1": None}
+
+    def factory(spec: DeviceSpec) -> LiveSource:
+        return LiveSource(spec, values[spec.id],
+                          BadData(spec.id, spec.address, "register 8: NaN") if values[spec.id] is None else None)
+
+    out = io.StringIO()
+    store = Store(tmp_path / "site.db", commit_interval=0.05)
+    try:
+        statuses = asyncio.run(run_headless(site, store, 0.3, out=out, source_factory=factory,
+                                            credential_resolver=lambda ref: Credentials(),
+                                            install_signals=False))
+        store.flush()
+        latest = store.latest()
+        events = store.events()
+    finally:
+        store.close()
+    assert {k: v.value for k, v in latest.items()} == {f"srv1/{ch}/temperature": v for ch, v in values["srv1"].items()}
+    assert count_samples(tmp_path / "site.db")["srv1"] == statuses["srv1"].readings > 2
+    assert statuses["heat1"].state is DeviceState.FAULTY and statuses["heat1"].readings == 0
+    assert [(e.device_id, e.severity) for e in events] == [("heat1", "warning")]
+    lines = out.getvalue().splitlines()  # one line per transition, not per poll
+    assert len(lines) == 2 and any("heat1 faulty: " in x and "NaN" in x for x in lines)
+
+
+@pytest.fixture
+def heat_server() -> Iterator[int]:
+    """Our profile-driven Modbus heat controller on 127.0.0.1, in its own loop thread."""
+    loop = asyncio.new_event_loop()
+    server = HeatControllerServer(load_profile("heatrack-default"), lambda: POINTS, lambda n, v: None)
+    port: list[int] = []
+    ready = threading.Event()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        port.append(loop.run_until_complete(server.start()))
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    yield port[0]
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(10)
+
+
+def write_site(tmp_path: Path, port: int) -> Path:
+    f = tmp_path / "site.toml"
+    f.write_text(site_toml([
+        device("srv1", "server", "redfish", 1).replace('poll_interval = "50ms"', 'poll_interval = "1s"')
+        .replace('timeout = "40ms"', 'timeout = "500ms"'),
+        device("heat1", "heat_controller", "modbus", port, 'profile = "heatrack-default"')
+        .replace('poll_interval = "50ms"', 'poll_interval = "100ms"').replace('timeout = "40ms"', 'timeout = "90ms"'),
+    ]), encoding="utf-8")
+    return f
+
+
+def test_log_end_to_end_against_modbus_server(tmp_path: Path, heat_server: int) -> None:
+    site, db = write_site(tmp_path, heat_server), tmp_path / "log.db"
+    t0 = time.monotonic()
+    p = subprocess.run([HEATRACK, "log", "--site", str(site), "--db", str(db), "--duration", "1s"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert time.monotonic() - t0 < 15
+    out = p.stdout
+    assert re.search(r"heat1 ok: \d+ readings", out)
+    # srv1 points at a closed port: its failure is a transition line and in the summary
+    assert "srv1 unreachable" in out or "srv1 faulty" in out
+    m = re.search(r"^heat1\s+ok\s+(\d+) readings", out, re.M)
+    assert m, out
+    store = Store(db)
+    try:
+        latest = store.latest("heat1")
+    finally:
+        store.close()
+    profile = load_profile("heatrack-default")
+    for name in ("supply_temp", "return_temp", "flow", "outdoor_temp"):
+        pt = profile.point(name)
+        assert latest[f"heat1/{pt.channel}/{pt.quantity}"].value == pytest.approx(POINTS[name], abs=pt.scale)
+    assert latest["heat1/pump/state"].value == "on"
+    assert count_samples(db)["heat1"] == int(m.group(1))
+
+
+def test_log_sigint_flushes_everything(tmp_path: Path, heat_server: int) -> None:
+    site, db = write_site(tmp_path, heat_server), tmp_path / "log.db"
+    p = subprocess.Popen([HEATRACK, "log", "--site", str(site), "--db", str(db)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines: list[str] = []
+
+        def saw_ok() -> bool:
+            line = p.stdout.readline() if p.stdout else ""
+            lines.append(line)
+            return "heat1 ok" in line
+
+        wait_until(saw_ok, timeout=20, what="heat1 ok line", proc=p)
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, rest
+    m = re.search(r"^heat1\s+ok\s+(\d+) readings", rest, re.M)
+    assert m, rest
+    assert count_samples(db)["heat1"] == int(m.group(1)) > 0
+
+
+def test_log_reports_site_errors_and_bad_duration(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(site_toml([device("srv1", "server", "snmp", 1)]), encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "console.cli", "log", "--site", str(bad), "--db",
+                        str(tmp_path / "x.db")], capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert p.returncode == 1 and "protocol" in p.stderr and str(bad) in p.stderr
+    assert not (tmp_path / "x.db").exists()
+    p = subprocess.run([sys.executable, "-m", "console.cli", "log", "--site", str(bad), "--db",
+                        str(tmp_path / "x.db"), "--duration", "soon"], capture_output=True, text=True,
+                       timeout=30, cwd=REPO)
+    assert p.returncode == 2 and "duration" in p.stderr
