@@ -1,0 +1,1 @@
+"""Hand-written fakes of third-party modules for tests."""
