@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 READ_TREE = (1, 3, 6)
 NO_AUTH_NO_PRIV, AUTH_PRIV = 1, 3  # SnmpSecurityLevel
+# pysnmp caps a GETBULK response at 64 varbinds; 128 lets one request carry a whole
+# 24-outlet x 5-column poll (~4 KB, far below the 65507-byte UDP/msgMaxSize limit).
+BULK_MAX_VARBINDS = 128
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
@@ -126,8 +129,9 @@ class ViewInstrumentation(AbstractMibInstrumController):
         return out
 
     def write_variables(self, *var_binds: Any, **ctx: Any) -> list[tuple[Any, Value]]:
-        """Check every varbind first, then run the actions (RFC 3416 4.2.5: all or none
-        are accepted). The response echoes the request; the next read shows the effect."""
+        """Check every varbind first and only then run the actions, so one bad varbind
+        rejects the whole SET (RFC 3416 4.2.5); a control that refuses during the run gives
+        wrongValue. The response echoes the request; the next read shows the effect."""
         snap = self._snapshot(ctx)
         writers = self.mib.writers()
         commits = []
@@ -155,7 +159,11 @@ class ViewInstrumentation(AbstractMibInstrumController):
 
 class DemoSnmpAgent:
     """SNMP v1/v2c/v3 agent for a demo UPS and/or PDU, running its own asyncio loop in a
-    daemon thread so Qt code and tests can start it with a plain call."""
+    daemon thread so Qt code and tests can start it with a plain call.
+
+    The view callables and ``control`` are called from that thread, once per request
+    (views) or per accepted SET (control): they must be thread-safe (return a snapshot).
+    """
 
     def __init__(self, ups: Callable[[], UpsView] | None, pdu: Callable[[], PduView] | None,
                  control: DemoControl, *, community_ro: str, community_rw: str, v3_user: str,
@@ -163,6 +171,8 @@ class DemoSnmpAgent:
                  port: int = 0) -> None:
         if ups is None and pdu is None:
             raise ValueError("DemoSnmpAgent needs a UPS or a PDU view")
+        if host == "localhost":
+            host = "127.0.0.1"
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"demo SNMP agent binds loopback only, not {host}")
         if len(v3_auth_key) < 8 or len(v3_priv_key) < 8:
@@ -298,7 +308,8 @@ class DemoSnmpAgent:
 
         cmdrsp.GetCommandResponder(snmp_engine, snmp_context)
         cmdrsp.NextCommandResponder(snmp_engine, snmp_context)
-        cmdrsp.BulkCommandResponder(snmp_engine, snmp_context)
+        bulk = cmdrsp.BulkCommandResponder(snmp_engine, snmp_context)
+        bulk.max_varbinds = BULK_MAX_VARBINDS
         cmdrsp.SetCommandResponder(snmp_engine, snmp_context)
         return snmp_engine
 

@@ -8,6 +8,7 @@ offers validators for its few writable objects. Numbers follow the units of the 
 """
 from __future__ import annotations
 
+import functools
 import time
 import zlib
 from collections.abc import Callable
@@ -61,16 +62,24 @@ def _int(x: float, lo: int = INT32_MIN, hi: int = INT32_MAX) -> int:
     return max(lo, min(hi, int(round(x))))
 
 
+# pyasn1 values are immutable but slow to build (~5 us each, ~500 per PDU snapshot), and
+# most values repeat from one request to the next: memoise them.
+@functools.lru_cache(maxsize=8192)
+def _integer32(v: int) -> rfc1902.Integer32:
+    return rfc1902.Integer32(v)
+
+
+@functools.lru_cache(maxsize=1024)
+def text(s: str) -> rfc1902.OctetString:
+    return rfc1902.OctetString(s.encode("utf-8")[:255])
+
+
 def integer(x: float, lo: int = INT32_MIN, hi: int = INT32_MAX) -> rfc1902.Integer32:
-    return rfc1902.Integer32(_int(x, lo, hi))
+    return _integer32(_int(x, lo, hi))
 
 
 def gauge(x: float) -> rfc1902.Gauge32:
     return rfc1902.Gauge32(_int(x, 0, UINT32_MAX))
-
-
-def text(s: str) -> rfc1902.OctetString:
-    return rfc1902.OctetString(s.encode("utf-8")[:255])
 
 
 def oid(o: Oid) -> rfc1902.ObjectIdentifier:
