@@ -26,6 +26,7 @@ from protocols.modbus.profile import (
     encode,
     load_profile,
 )
+from protocols.views import DemoControl, HeatControllerView
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ class HeatControllerServer:
         self._server: ModbusTcpServer | None = None
         self._tables = {t: self.profile.in_table(t) for t in TABLE_ORDER}
         self._bad_points: set[str] = set()
+
+    @classmethod
+    def for_view(cls, get_view: Callable[[], HeatControllerView], control: DemoControl,
+                 profile: Profile | str | Path = "heatrack-default", host: str = "127.0.0.1",
+                 port: int = 0) -> HeatControllerServer:
+        """The demo's wiring: serve ``get_view().points``, forward writes to ``control.heat_write``."""
+        return cls(profile, lambda: get_view().points,
+                   lambda name, value: control.heat_write(get_view().id, name, value),
+                   host=host, port=port)
 
     # ------------------------------------------------------------ life cycle
     def _simdata(self, table: str) -> list[SimData]:

@@ -143,3 +143,30 @@ def test_device_failure_when_the_model_breaks() -> None:
             c.close()
 
     run(body)
+
+
+def test_for_view_wires_a_heat_controller_view_to_demo_control() -> None:
+    from protocols.views import HeatControllerView
+
+    view = HeatControllerView(id="heat1", points={"supply_temp": 41.5, "tank_max_temp": 75.0})
+    calls: list[tuple[str, str, Any]] = []
+
+    class Control:
+        def heat_write(self, controller_id: str, point: str, value: Any) -> None:
+            calls.append((controller_id, point, value))
+            view.points[point] = value
+
+    async def go() -> None:
+        server = HeatControllerServer.for_view(lambda: view, Control())  # type: ignore[arg-type]
+        port = await server.start()
+        src = _source(port)
+        try:
+            assert _by_key(await src.poll())[("supply", "temperature")] == pytest.approx(41.5)
+            res = await src.write_point("tank_max_temp", 70.5)
+            assert res.ok and res.readback == pytest.approx(70.5)
+        finally:
+            await src.close()
+            await server.stop()
+
+    asyncio.run(go())
+    assert calls == [("heat1", "tank_max_temp", pytest.approx(70.5))]
