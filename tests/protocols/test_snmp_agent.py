@@ -152,10 +152,12 @@ class Manager:
         assert ind is None and not status, (ind, status)
         return [v for _o, v in vbs]
 
-    def set(self, oid: str, value: Any, auth: Any = None) -> tuple[Any, str, list[Any]]:
+    def set(self, oid: str, value: Any, auth: Any = None,
+            *more: tuple[str, Any]) -> tuple[Any, str, list[Any]]:
         async def run() -> Any:
             return await set_cmd(self.engine, auth or CommunityData(RW), await self._target(2.0),
-                                 ContextData(), ObjectType(ObjectIdentity(oid), value))
+                                 ContextData(), ObjectType(ObjectIdentity(oid), value),
+                                 *[ObjectType(ObjectIdentity(o), v) for o, v in more])
         ind, status, _idx, vbs = self.loop.run_until_complete(run())
         return ind, str(status) if status else "", [v for _o, v in vbs]
 
@@ -272,6 +274,19 @@ def test_self_test_set_forwards_and_reads_back(site: FakeSite, ups_mgr: Manager)
     assert len(site.calls) == 1
 
 
+def test_self_test_with_spinlock_is_test_and_incr(site: FakeSite, ups_mgr: Manager) -> None:
+    (lock,) = ups_mgr.values(f"{UPS}.7.2.0")
+    general = (f"{UPS}.7.1.0", ObjectIdentifier(f"{UPS}.7.7.3"))
+    # a stale spinlock value rejects the whole SET, the test request included
+    assert ups_mgr.set(f"{UPS}.7.2.0", Integer(int(lock) + 1), None, general)[1] == \
+        "inconsistentValue"
+    assert site.calls == []
+    ind, status, _ = ups_mgr.set(f"{UPS}.7.2.0", Integer(int(lock)), None, general)
+    assert ind is None and not status
+    assert site.calls == [("ups_self_test", "ups1")]
+    assert int(ups_mgr.values(f"{UPS}.7.2.0")[0]) == int(lock) + 1
+
+
 def test_read_only_community_and_objects_refuse_writes(site: FakeSite, ups_mgr: Manager) -> None:
     ind, status, _ = ups_mgr.set(f"{UPS}.7.1.0", ObjectIdentifier(f"{UPS}.7.7.3"),
                                  auth=CommunityData(RO))
@@ -364,6 +379,9 @@ def test_set_outlet_errors(site: FakeSite, pdu_mgr: Manager) -> None:
     assert pdu_mgr.set(cmd, OctetString("off"))[1] == "wrongType"
     assert pdu_mgr.set(f"{RPDU2}.9.2.3.1.5.3", Integer(1))[1] == "notWritable"
     assert pdu_mgr.set(f"{RPDU2}.9.2.4.1.5.99", Integer(1))[1] == "noCreation"
+    # one bad varbind rejects the whole PDU: outlet 1 stays as it is
+    assert pdu_mgr.set(f"{RPDU2}.9.2.4.1.5.1", Integer(2), None,
+                       (f"{RPDU2}.9.2.4.1.5.2", Integer(9)))[1] == "wrongValue"
     assert site.calls == []
     assert pdu_mgr.set(f"{RPDU2}.9.2.4.1.5.13", Integer(2))[1] == "wrongValue"  # model refuses
     assert site.calls == [("set_outlet", "pdu1", 13, "off")]
