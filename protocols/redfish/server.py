@@ -214,15 +214,28 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _wait_while_unreachable(self) -> ServerView | None:
-        """The current view, or None after hanging like a dead BMC (see module docstring)."""
+        """The current view, or None after hanging like a dead BMC (see module docstring).
+
+        While hanging, whatever the client sends is read and dropped (this connection will
+        never be answered), so a client that gives up and closes frees the thread at once."""
         view = self.svc.get_view()
         if view.reachable:
             return view
-        stop = self.svc.stopping
-        while not stop.wait(0.1):
+        self.close_connection = True
+        conn = self.connection
+        conn.settimeout(0.1)
+        while not self.svc.stopping.is_set():
+            try:
+                if conn.recv(4096) == b"":
+                    break  # the client timed out and closed
+            except TimeoutError:
+                pass
+            except ssl.SSLWantReadError:
+                pass
+            except OSError:
+                break
             if self.svc.get_view().reachable:
                 break
-        self.close_connection = True
         return None
 
     def _authenticate(self) -> tuple[str | None, str]:
@@ -489,6 +502,15 @@ class DemoRedfishService:
         if self._server is None:
             raise RuntimeError("the demo Redfish service is not running")
         return self._server.server_address[1]
+
+    @property
+    def connection_count(self) -> int:
+        """Open client connections (keep-alive ones and those hung in unreachable mode)."""
+        server = self._server
+        if server is None:
+            return 0
+        with server.conn_lock:
+            return len(server.open_connections)
 
     @property
     def url(self) -> str:
