@@ -1,0 +1,406 @@
+"""SNMP v2c/v3 client for UPSes and rack PDUs (pysnmp 7 asyncio API).
+
+One SnmpEngine per source. A poll is one GET of the profile's scalars plus GETBULK walks of
+only the columns the profile names (all columns side by side in each request). The profile
+is forced by the site file or detected once from sysObjectID and which probe OIDs answer.
+Actions SET the profile's control OID, check the response varbind (snmpsim and some agents
+say noSuchInstance with error-status 0 on a read-only object) and read the state back.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyasn1.error import PyAsn1Error
+from pysnmp.error import PySnmpError
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    Udp6TransportTarget,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    set_cmd,
+)
+import pysnmp.hlapi.v3arch.asyncio as v3auth
+from pysnmp.proto import errind, rfc1902
+
+from protocols.base import (
+    ActionRefused,
+    ActionResult,
+    AuthFailed,
+    BadData,
+    DeviceError,
+    DeviceSpec,
+    Reading,
+    Unreachable,
+    now,
+)
+from protocols.snmp.decode import (
+    DecodeError,
+    Raw,
+    build_readings,
+    choose_profile,
+    split_index,
+    to_raw,
+    to_text,
+)
+from protocols.snmp.profiles import ActionSpec, Profile, load_profiles
+
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+SYS_NAME = "1.3.6.1.2.1.1.5.0"
+
+GET_CHUNK = 16  # varbinds per GET: keeps responses well under a 1,472-byte datagram
+BULK_VARBINDS = 64  # max_repetitions x columns per GETBULK
+MAX_WALK_REQUESTS = 500
+
+AUTH_PROTOCOLS = {
+    "MD5": v3auth.USM_AUTH_HMAC96_MD5,
+    "SHA": v3auth.USM_AUTH_HMAC96_SHA,
+    "SHA1": v3auth.USM_AUTH_HMAC96_SHA,
+    "SHA224": v3auth.USM_AUTH_HMAC128_SHA224,
+    "SHA256": v3auth.USM_AUTH_HMAC192_SHA256,
+    "SHA384": v3auth.USM_AUTH_HMAC256_SHA384,
+    "SHA512": v3auth.USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS = {
+    "DES": v3auth.USM_PRIV_CBC56_DES,
+    "3DES": v3auth.USM_PRIV_CBC168_3DES,
+    "AES": v3auth.USM_PRIV_CFB128_AES,
+    "AES128": v3auth.USM_PRIV_CFB128_AES,
+    "AES192": v3auth.USM_PRIV_CFB192_AES,
+    "AES256": v3auth.USM_PRIV_CFB256_AES,
+}
+# Error indications that mean "these credentials are wrong", not "the device is away".
+AUTH_ERRORS = (errind.WrongDigest, errind.UnknownUserName, errind.UnknownSecurityName,
+               errind.DecryptionError, errind.AuthenticationError, errind.AuthenticationFailure,
+               errind.UnsupportedSecurityLevel, errind.UnknownCommunityName, errind.NoSuchContext,
+               errind.NotInView, errind.NoAccessEntry)
+OUTLET_COMMANDS = ("on", "off", "reboot")
+SET_TYPES = {
+    "int": rfc1902.Integer32,
+    "gauge": rfc1902.Gauge32,
+    "unsigned": rfc1902.Unsigned32,
+    "oid": rfc1902.ObjectIdentifier,
+    "string": rfc1902.OctetString,
+}
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port``, ``host`` (port 161) or ``[v6]:port``."""
+    address = address.strip()
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port = rest.lstrip(":") or "161"
+    elif address.count(":") == 1:
+        host, port = address.split(":")
+    else:
+        host, port = address, "161"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad SNMP address {address!r} (want host:port)")
+    return host, int(port)
+
+
+class SnmpSource:
+    """A UPS or PDU over SNMP: ``poll()`` -> Readings, ``set_outlet``/``self_test`` -> ActionResult.
+
+    ``spec.options``: ``version`` "2c" | "3" (default: "3" when a username is given),
+    ``context`` (v3 context name), ``retries`` (default 1). ``spec.timeout_s`` is the budget
+    of one request including retries.
+    """
+
+    def __init__(self, spec: DeviceSpec, profiles: Mapping[str, Profile] | None = None) -> None:
+        self.spec = spec
+        self._profiles = dict(profiles) if profiles is not None else load_profiles()
+        self.profile: Profile | None = None
+        if spec.profile:
+            if spec.profile not in self._profiles:
+                raise ValueError(f"{spec.id}: unknown SNMP profile {spec.profile!r} "
+                                 f"(known: {', '.join(sorted(self._profiles))})")
+            self.profile = self._profiles[spec.profile]
+        self._host, self._port = parse_address(spec.address)
+        opts = spec.options
+        creds = spec.credentials
+        self.version = str(opts.get("version", "3" if creds.username else "2c")).lower().lstrip("v")
+        if self.version not in ("1", "2c", "3"):
+            raise ValueError(f"{spec.id}: SNMP version must be 2c or 3, not {self.version!r}")
+        self._retries = int(opts.get("retries", 1))
+        self._context = str(opts.get("context", ""))
+        self._auth = self._auth_data()
+        self._engine: SnmpEngine | None = None
+        self._target: Any = None
+        self.identity: dict[str, str] = {}
+
+    # ------------------------------------------------------------ setup
+    def _auth_data(self) -> CommunityData | UsmUserData:
+        creds = self.spec.credentials
+        if self.version != "3":
+            if not creds.community:
+                raise ValueError(f"{self.spec.id}: SNMPv{self.version} needs a community")
+            return CommunityData(creds.community, mpModel=0 if self.version == "1" else 1)
+        if not creds.username:
+            raise ValueError(f"{self.spec.id}: SNMPv3 needs a username")
+        auth_proto = AUTH_PROTOCOLS.get(creds.auth_protocol.upper().replace("-", ""))
+        priv_proto = PRIV_PROTOCOLS.get(creds.priv_protocol.upper().replace("-", ""))
+        if creds.auth_key and auth_proto is None:
+            raise ValueError(f"{self.spec.id}: unknown SNMPv3 auth protocol {creds.auth_protocol!r}")
+        if creds.priv_key and priv_proto is None:
+            raise ValueError(f"{self.spec.id}: unknown SNMPv3 privacy protocol {creds.priv_protocol!r}")
+        kwargs: dict[str, Any] = {}
+        if creds.auth_key:
+            kwargs.update(authKey=creds.auth_key, authProtocol=auth_proto)
+            if creds.priv_key:
+                kwargs.update(privKey=creds.priv_key, privProtocol=priv_proto)
+        return UsmUserData(creds.username, **kwargs)
+
+    @property
+    def _per_try_s(self) -> float:
+        return self.spec.timeout_s / (self._retries + 1)
+
+    def _fail(self, cls: type[DeviceError], what: str) -> DeviceError:
+        return cls(self.spec.id, self.spec.address, what)
+
+    async def _ensure_session(self) -> None:
+        if self._target is not None:
+            return
+        if self._engine is None:
+            self._engine = SnmpEngine()
+        factory = Udp6TransportTarget if ":" in self._host else UdpTransportTarget
+        try:
+            self._target = await asyncio.wait_for(
+                factory.create((self._host, self._port), timeout=self._per_try_s, retries=self._retries),
+                timeout=self.spec.timeout_s)
+        except (PySnmpError, OSError, asyncio.TimeoutError) as exc:
+            raise self._fail(Unreachable, f"cannot resolve or open {self._host}: {exc}") from None
+
+    def _context_data(self) -> ContextData:
+        return ContextData(contextName=self._context) if self.version == "3" else ContextData()
+
+    async def _request(self, what: str, call: Any) -> tuple[Any, Any, Any, Any]:
+        """Run one pysnmp command with a hard outer deadline; map its failures."""
+        await self._ensure_session()
+        try:
+            result = await asyncio.wait_for(call(), timeout=self.spec.timeout_s + 2.0)
+        except asyncio.TimeoutError:
+            raise self._fail(Unreachable, f"no SNMP response within {self.spec.timeout_s:.1f} s "
+                                          f"({what})") from None
+        except (PyAsn1Error, PySnmpError, ValueError, TypeError) as exc:
+            raise self._fail(BadData, f"undecodable SNMP response to {what}: {exc}") from None
+        err_ind = result[0]
+        if err_ind:
+            if isinstance(err_ind, errind.RequestTimedOut):
+                raise self._fail(Unreachable, f"no SNMP response within {self.spec.timeout_s:.1f} s "
+                                              f"({what})")
+            if isinstance(err_ind, AUTH_ERRORS):
+                raise self._fail(AuthFailed, f"SNMPv{self.version} credentials refused: {err_ind}")
+            if isinstance(err_ind, (errind.SerializationError, errind.DeserializationError,
+                                    errind.InvalidMsg, errind.OidNotIncreasing, errind.DataMismatch)):
+                raise self._fail(BadData, f"bad SNMP response to {what}: {err_ind}")
+            raise self._fail(Unreachable, f"SNMP {what} failed: {err_ind}")
+        return result
+
+    # ------------------------------------------------------------ primitives
+    async def get(self, oids: Iterable[str]) -> dict[str, Raw]:
+        """GET in chunks; missing objects come back as None."""
+        wanted = list(dict.fromkeys(o.lstrip(".") for o in oids))
+        out: dict[str, Raw] = {}
+        for i in range(0, len(wanted), GET_CHUNK):
+            chunk = wanted[i:i + GET_CHUNK]
+
+            def call(chunk: list[str] = chunk) -> Any:
+                return get_cmd(self._engine, self._auth, self._target, self._context_data(),
+                               *(ObjectType(ObjectIdentity(o)) for o in chunk), lookupMib=False)
+
+            _, err_stat, err_idx, vbs = await self._request("GET", call)
+            if int(err_stat):
+                bad = chunk[int(err_idx) - 1] if 0 < int(err_idx) <= len(chunk) else "?"
+                raise self._fail(BadData, f"GET {bad}: agent error {err_stat.prettyPrint()}")
+            for oid, value in vbs:
+                out[str(oid)] = self._raw(value, str(oid))
+        return out
+
+    def _raw(self, value: Any, oid: str) -> Raw:
+        try:
+            return to_raw(value)
+        except DecodeError as exc:
+            raise self._fail(BadData, f"{oid}: {exc}") from None
+
+    async def walk(self, columns: Iterable[str]) -> dict[str, dict[tuple[int, ...], Raw]]:
+        """GETBULK walk of several table columns side by side until each leaves its subtree."""
+        cols = list(dict.fromkeys(c.lstrip(".") for c in columns))
+        tables: dict[str, dict[tuple[int, ...], Raw]] = {c: {} for c in cols}
+        cursor = {c: c for c in cols}
+        active = list(cols)
+        for _ in range(MAX_WALK_REQUESTS):
+            if not active:
+                return tables
+            reps = max(1, min(25, BULK_VARBINDS // len(active)))
+            batch = list(active)
+
+            def call(batch: list[str] = batch, reps: int = reps) -> Any:
+                return bulk_cmd(self._engine, self._auth, self._target, self._context_data(), 0, reps,
+                                *(ObjectType(ObjectIdentity(cursor[c])) for c in batch), lookupMib=False)
+
+            _, err_stat, _, vbs = await self._request("GETBULK", call)
+            if int(err_stat):
+                raise self._fail(BadData, f"GETBULK {batch[0]}: agent error {err_stat.prettyPrint()}")
+            if not vbs:
+                raise self._fail(BadData, f"GETBULK {batch[0]}: empty response")
+            done: set[str] = set()
+            for n, (oid, value) in enumerate(vbs):
+                col = batch[n % len(batch)]
+                if col in done:
+                    continue
+                oid_s = str(oid)
+                idx = split_index(oid_s, col)
+                if idx is None or value is None or value.__class__.__name__ == "EndOfMibView":
+                    done.add(col)
+                    continue
+                if _oid_key(oid_s) <= _oid_key(cursor[col]):
+                    raise self._fail(BadData, f"GETBULK {col}: OID not increasing at {oid_s}")
+                cursor[col] = oid_s
+                tables[col][idx] = self._raw(value, oid_s)
+            active = [c for c in batch if c not in done]
+        raise self._fail(BadData, f"walk of {', '.join(cols)} did not end after {MAX_WALK_REQUESTS} requests")
+
+    async def set(self, oid: str, typ: str, value: int | str, what: str) -> Raw:
+        """SET one object; returns the value the agent echoed. Raises ActionRefused when the
+        agent refuses it, by error-status or by a noSuch* response varbind."""
+        oid = oid.lstrip(".")
+        syntax = SET_TYPES[typ](value)
+
+        def call() -> Any:
+            return set_cmd(self._engine, self._auth, self._target, self._context_data(),
+                           ObjectType(ObjectIdentity(oid), syntax), lookupMib=False)
+
+        _, err_stat, _, vbs = await self._request(f"SET {what}", call)
+        if int(err_stat):
+            raise self._fail(ActionRefused, f"{what}: agent refused SET {oid}: {err_stat.prettyPrint()}")
+        if not vbs:
+            raise self._fail(ActionRefused, f"{what}: empty response to SET {oid}")
+        echoed_oid, echoed = vbs[0]
+        raw = self._raw(echoed, str(echoed_oid))
+        if raw is None:
+            raise self._fail(ActionRefused, f"{what}: {oid} is not writable "
+                                            f"(agent answered {echoed.prettyPrint()})")
+        return raw
+
+    # ------------------------------------------------------------ profile
+    async def detect(self) -> Profile:
+        """Choose the profile once: probes of every profile in one GET."""
+        if self.profile is not None and self.identity:
+            return self.profile
+        probes = [o for p in self._profiles.values() for o in p.probes]
+        answers = await self.get([SYS_OBJECT_ID, SYS_DESCR, SYS_NAME, *probes])
+        sys_oid = answers.get(SYS_OBJECT_ID)
+        sys_oid_s = sys_oid if isinstance(sys_oid, str) else None
+        if self.profile is None:
+            chosen = choose_profile(self._profiles.values(), sys_oid_s, answers)
+            if chosen is None:
+                raise self._fail(BadData, f"no supported UPS/PDU MIB answers (sysObjectID "
+                                          f"{sys_oid_s or 'none'}, sysDescr "
+                                          f"{(to_text(answers.get(SYS_DESCR)) or '')[:60]!r})")
+            self.profile = chosen
+        self.identity = {
+            "profile": self.profile.name,
+            "sys_object_id": sys_oid_s or "",
+            "sys_descr": to_text(answers.get(SYS_DESCR)) or "",
+            "sys_name": to_text(answers.get(SYS_NAME)) or "",
+        }
+        if self.profile.identity:
+            ident = await self.get(self.profile.identity.values())
+            for key, oid in self.profile.identity.items():
+                text = to_text(ident.get(oid))
+                if text:
+                    self.identity[key] = text
+        return self.profile
+
+    # ------------------------------------------------------------ Source
+    async def poll(self) -> list[Reading]:
+        profile = await self.detect()
+        scalars = await self.get(s.oid for s in profile.scalars) if profile.scalars else {}
+        columns = profile.walk_columns()
+        tables = await self.walk(columns) if columns else {}
+        try:
+            return build_readings(profile, self.spec.id, now(), scalars, tables)
+        except DecodeError as exc:
+            raise self._fail(BadData, str(exc)) from None
+
+    async def close(self) -> None:
+        engine, self._engine, self._target = self._engine, None, None
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                engine.close_dispatcher()
+
+    # ------------------------------------------------------------ actions
+    async def set_outlet(self, outlet: int, command: str) -> ActionResult:
+        """Switch one outlet: command "on" | "off" | "reboot"."""
+        if command not in OUTLET_COMMANDS:
+            raise self._fail(ActionRefused, f"outlet command must be one of {OUTLET_COMMANDS}, not {command!r}")
+        return await self.run_action(f"outlet_{command}", outlet=outlet)
+
+    async def self_test(self) -> ActionResult:
+        """Start the UPS self-test (UPS-MIB upsTestId or APC upsAdvTestDiagnostics)."""
+        return await self.run_action("self_test")
+
+    async def run_action(self, name: str, outlet: int | None = None) -> ActionResult:
+        """SET the profile's recipe for ``name``, then read the state back."""
+        profile = await self.detect()
+        spec = profile.actions.get(name)
+        if spec is None:
+            raise self._fail(ActionRefused, f"{name} is not supported by profile {profile.name}")
+        needs_outlet = "{outlet}" in spec.oid
+        if needs_outlet and (outlet is None or isinstance(outlet, bool) or int(outlet) < 1):
+            raise self._fail(ActionRefused, f"{name}: outlet must be a number from 1, not {outlet!r}")
+        fmt = {"outlet": int(outlet)} if needs_outlet and outlet is not None else {}
+        target = spec.target.format(**fmt)
+        requested = name.removeprefix("outlet_") if needs_outlet else "start"
+        readback = spec.readback.format(**fmt) if spec.readback else None
+        if readback is not None and (await self.get([readback])).get(readback) is None:
+            raise self._fail(ActionRefused, f"{name}: {target} does not exist on this device "
+                                            f"({readback} not found)")
+        await self.set(spec.oid.format(**fmt), spec.type, spec.value, f"{name} {target}")
+        if readback is None:
+            return ActionResult(self.spec.id, name, target, requested, None, True, "command accepted")
+        return await self._read_back(spec, fmt, target, requested, readback)
+
+    async def _read_back(self, spec: ActionSpec, fmt: dict[str, int], target: str,
+                         requested: str, readback: str) -> ActionResult:
+        pending_oid = spec.pending_oid.format(**fmt) if spec.pending_oid else None
+        state: str | None = None
+        for attempt in range(max(1, spec.tries)):
+            if attempt:
+                await asyncio.sleep(spec.delay_s)  # give the relay time; never in tests' way
+            got = await self.get([readback, *([pending_oid] if pending_oid else [])])
+            state = self._state_text(spec, got.get(readback))
+            if not spec.expect:
+                return ActionResult(self.spec.id, spec.name, target, requested, state, True,
+                                    f"command accepted; device reports {state}")
+            if state in spec.expect:
+                return ActionResult(self.spec.id, spec.name, target, requested, state, True,
+                                    f"confirmed: {target} is {state}")
+            pending_raw = got.get(pending_oid) if pending_oid else None
+            if state in spec.pending or (isinstance(pending_raw, int) and pending_raw in spec.pending_values):
+                return ActionResult(self.spec.id, spec.name, target, requested, state, True,
+                                    f"accepted, pending: {target} reports {state}")
+        return ActionResult(self.spec.id, spec.name, target, requested, state, False,
+                            f"read back {state!r}, expected {' or '.join(spec.expect)}")
+
+    @staticmethod
+    def _state_text(spec: ActionSpec, raw: Raw) -> str | None:
+        if raw is None:
+            return None
+        if spec.readback_enum is not None and isinstance(raw, int):
+            return spec.readback_enum.get(raw, f"unknown({raw})")
+        return to_text(raw)
+
+
+def _oid_key(oid: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in oid.lstrip(".").split(".") if p)
