@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, unknown method) as Redfish JSON too."""
+        self.close_connection = True
+        phrase = message or HTTPStatus(code).phrase
+        self._send_error(RedfishError(code, "GeneralError", f"{phrase}.", headers={"Connection": "close"}))
 
     @property
     def svc(self) -> DemoRedfishService:

@@ -53,6 +53,8 @@ COLLECTIONS = (
     "FanCollection", "CoolantConnectorCollection", "PowerSupplyCollection", "SensorCollection",
     "ControlCollection",
 )
+# The newest ServiceRoot namespace that (re)defines the EntityContainer: v1_20_0 adds none.
+SERVICE_CONTAINER_NS = "ServiceRoot.v1_19_0"
 # Schemas referenced only through types inside payloads (excerpts, enums, errors).
 SUPPORT_SCHEMAS: dict[str, tuple[str, ...]] = {
     "Resource": ("Resource", "Resource.v1_23_0"),
@@ -507,6 +509,7 @@ def metadata_document() -> str:
     for schema in COLLECTIONS:
         refs[schema] = (schema,)
     refs.update(SUPPORT_SCHEMAS)
+    refs["ServiceRoot"] += (SERVICE_CONTAINER_NS,)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">']
     for schema in sorted(refs):
@@ -516,7 +519,7 @@ def metadata_document() -> str:
     lines += [
         "  <edmx:DataServices>",
         '    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="Service">',
-        f'      <EntityContainer Name="Service" Extends="ServiceRoot.{VERSIONS["ServiceRoot"]}.ServiceContainer"/>',
+        f'      <EntityContainer Name="Service" Extends="{SERVICE_CONTAINER_NS}.ServiceContainer"/>',
         "    </Schema>",
         "  </edmx:DataServices>",
         "</edmx:Edmx>",

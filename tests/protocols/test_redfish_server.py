@@ -260,6 +260,12 @@ def test_unknown_paths_and_methods(bmc: DemoRedfishService) -> None:
     assert bad_json.status == 400
     head = request(bmc, "HEAD", C)
     assert head.status == 200 and head.raw == b""
+    assert_redfish_error(request(bmc, "OPTIONS", C), 501, "GeneralError")
+    with socket.create_connection(("127.0.0.1", urlsplit(bmc.url).port), timeout=5) as raw:
+        raw.sendall(b"BLAH BLAH BLAH BLAH\r\n\r\n")
+        reply = raw.makefile("rb").read()
+    assert b'"@Message.ExtendedInfo"' in reply  # garbage gets an error (HTTP/0.9 style: no status line)
+    assert request(bmc, "GET", C).status == 200
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -393,6 +399,14 @@ def test_metadata_references_exist_and_cover_every_type(bmc: DemoRedfishService,
     for body in crawl(bmc).values():
         namespace = body["@odata.type"][1:].rsplit(".", 1)[0]
         assert namespace in included, namespace
+    # The service's EntityContainer extends a container that the referenced CSDL really defines.
+    container = doc.find(f"edmx:DataServices/{{{edm}}}Schema/{{{edm}}}EntityContainer", ns)
+    assert container is not None
+    base_ns, base_name = container.get("Extends", "").rsplit(".", 1)
+    assert base_ns in included
+    root_csdl = ET.parse(csdl / f"{base_ns.split('.')[0]}_v1.xml").getroot()
+    assert any(s.get("Namespace") == base_ns and s.find(f"{{{edm}}}EntityContainer[@Name='{base_name}']") is not None
+               for s in root_csdl.iter(f"{{{edm}}}Schema"))
 
 
 # --- PATCH ----------------------------------------------------------------------------------
