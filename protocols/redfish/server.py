@@ -43,7 +43,6 @@ SESSIONS = f"{rs.ROOT}/SessionService/Sessions"
 ANONYMOUS = {"/redfish", rs.ROOT, f"{rs.ROOT}/odata", f"{rs.ROOT}/$metadata"}
 BASE_REGISTRY = "Base.1.19"
 MAX_BODY = 64 * 1024
-SESSION_TIMEOUT_S = 1800.0
 _PATCHABLE = {f"{rs.CHASSIS}/Power", rs.POWER_LIMIT_CONTROL, f"{rs.CHASSIS}/EnvironmentMetrics"}
 _CONTROL_MODES = {"Automatic", "Override", "Manual", "Disabled"}
 
@@ -73,7 +72,7 @@ class RedfishError(Exception):
 
 
 class _Sessions:
-    """Session id -> (token, user, last use). Tokens expire after SESSION_TIMEOUT_S idle."""
+    """Session id -> (token, user, last use). Tokens expire after rs.SESSION_TIMEOUT_S idle."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -106,7 +105,7 @@ class _Sessions:
             return {sid: user for sid, (_, user, _) in self._by_id.items()}
 
     def _expire(self, now: float) -> None:
-        for sid in [s for s, (_, _, t) in self._by_id.items() if now - t > SESSION_TIMEOUT_S]:
+        for sid in [s for s, (_, _, t) in self._by_id.items() if now - t > rs.SESSION_TIMEOUT_S]:
             del self._by_id[sid]
 
 
@@ -444,7 +443,10 @@ def _requested_limit(path: str, body: dict[str, Any], view: ServerView) -> float
 
 
 class DemoRedfishService:
-    """A live Redfish BMC for one simulated server, on 127.0.0.1 and an ephemeral port."""
+    """A live Redfish BMC for one simulated server, on 127.0.0.1 and an ephemeral port.
+
+    ``get_view`` and ``control.set_power_limit`` are called from the per-connection handler
+    threads, concurrently: they must be thread-safe (return a snapshot; lock the model)."""
 
     def __init__(self, get_view: Callable[[], ServerView], control: DemoControl, *, username: str,
                  password: str, host: str = "127.0.0.1", port: int = 0, tls: bool = False) -> None:

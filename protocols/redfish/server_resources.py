@@ -22,6 +22,7 @@ CHASSIS = f"{ROOT}/Chassis/{CHASSIS_ID}"
 SENSORS = f"{CHASSIS}/Sensors"
 POWER_LIMIT_CONTROL = f"{CHASSIS}/Controls/PowerLimit"
 COOLANT_CONNECTOR_ID = "1"
+SESSION_TIMEOUT_S = 1800  # idle seconds before a session token expires
 # Fans report RPM; SpeedPercent is RPM relative to this nominal full speed.
 FAN_MAX_RPM = 16000.0
 
@@ -247,7 +248,7 @@ def _service_root(view: ServerView) -> dict[str, Any]:
 def _add_sessions(add: Any, sessions: dict[str, str]) -> None:
     base = f"{ROOT}/SessionService/Sessions"
     add(resource(f"{ROOT}/SessionService", "SessionService", "SessionService", "Session Service",
-                 ServiceEnabled=True, SessionTimeout=1800, Status=dict(_OK),
+                 ServiceEnabled=True, SessionTimeout=SESSION_TIMEOUT_S, Status=dict(_OK),
                  Sessions=link(base)))
     add(collection(base, "SessionCollection", "Session Collection", [f"{base}/{s}" for s in sessions]))
     for sid, user in sessions.items():
