@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -66,8 +67,11 @@ class Engine:
         self._sub_lock = threading.Lock()
         self._coords: dict[str, Coordinator] = {}
         for dev in site.devices:
+            # dev.timeout bounds each request inside the client; a whole poll (a Redfish
+            # discovery is dozens of GETs) may take up to one interval before it counts
+            # as unreachable.
             c = Coordinator(dev.id, dev.address or "local", self._opener(dev),
-                            interval=dev.poll_interval, timeout=dev.timeout,
+                            interval=dev.poll_interval, timeout=max(dev.timeout, dev.poll_interval),
                             events=store, **(coordinator_options or {}))
             c.add_listener(self._on_batch)
             self._coords[dev.id] = c
@@ -183,11 +187,22 @@ class Engine:
         """Run the engine in a background thread; returns once it is polling."""
         if self._thread is not None:
             raise RuntimeError("engine already started")
-        self._thread = threading.Thread(target=lambda: asyncio.run(self.run()),
-                                        name="heatrack-engine", daemon=True)
+        error: list[BaseException] = []
+
+        def main() -> None:
+            try:
+                asyncio.run(self.run())
+            except BaseException as e:
+                error.append(e)
+                log.exception("engine stopped with an error")
+
+        self._thread = threading.Thread(target=main, name="heatrack-engine", daemon=True)
         self._thread.start()
-        if not self._running.wait(timeout):
-            raise RuntimeError("engine did not start")
+        deadline = time.monotonic() + timeout
+        while not self._running.wait(0.02):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._thread = None
+                raise RuntimeError(f"engine did not start: {error[0] if error else 'timed out'}")
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop polling, close every source, join the thread."""

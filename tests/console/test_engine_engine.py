@@ -204,3 +204,33 @@ def test_engine_runs_in_current_loop_for_headless() -> None:
     asyncio.run(asyncio.wait_for(engine.run(), 10))
     assert set(store.by_device()) == {"srv1", "ups1", "heat1"}
     assert all(s.closed for s in factory.sources.values())
+
+
+def test_hung_poll_is_bounded_by_the_interval_and_start_failure_is_reported() -> None:
+    class Hang(FakeSource):
+        async def poll(self) -> list[Reading]:
+            await asyncio.Event().wait()
+            return []
+
+    def factory(spec: DeviceSpec) -> FakeSource:
+        if spec.id == "srv1":
+            return Hang(spec, [])
+        return FakeSource(spec, [[Reading(0.0, spec.id, "x", "temperature", 1.0, "°C")]])
+
+    engine = Engine(three_device_site(), FakeStore(), source_factory=factory,
+                    credential_resolver=lambda ref: Credentials())
+    engine.start()
+    try:
+        wait_until(lambda: engine.status()["srv1"].state is DeviceState.UNREACHABLE, what="srv1 unreachable")
+        assert "within 0.05 s" in engine.status()["srv1"].message  # poll_interval, not the 40 ms call timeout
+        assert engine.status()["heat1"].state is DeviceState.OK
+    finally:
+        engine.stop()
+
+    class BrokenStore(FakeStore):
+        def register_device(self, *a: Any, **kw: Any) -> None:
+            raise OSError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        Engine(three_device_site(), BrokenStore(), source_factory=factory,
+               credential_resolver=lambda ref: Credentials()).start()
