@@ -244,14 +244,35 @@ def probe_command(args: argparse.Namespace) -> int:
     except UsageError as e:
         print(f"heatrack probe: {_one_line(str(e))}", file=sys.stderr)
         return 2
+    done = threading.Lock()
+
+    def watchdog() -> None:
+        # A client that blocks the event loop itself would defeat wait_for: keep the promise.
+        if done.acquire(blocking=False):
+            print(f"heatrack probe: unreachable: {spec.id} ({spec.address or 'local'}): no complete "
+                  f"answer within {spec.timeout_s:g} s (the client did not return)", file=sys.stderr, flush=True)
+            os._exit(1)
+
+    timer = threading.Timer(spec.timeout_s + CLOSE_TIMEOUT_S + 0.5, watchdog)
+    timer.daemon = True
+    timer.start()
     loop = asyncio.new_event_loop()
     code = 0
     try:
         readings = loop.run_until_complete(probe_once(spec))
+        if not done.acquire(blocking=False):
+            return 1  # the watchdog is already reporting
+        timer.cancel()
     except DeviceError as e:
+        if not done.acquire(blocking=False):
+            return 1
+        timer.cancel()
         print(f"heatrack probe: {_label(e)}: {_one_line(str(e))}", file=sys.stderr)
         code = 1
-    except (ValueError, OSError) as e:  # e.g. an unknown profile name: the user's to fix
+    except Exception as e:  # an unknown profile name (ValueError): the user's to fix; else a bug
+        if not done.acquire(blocking=False):
+            return 1
+        timer.cancel()
         print(f"heatrack probe: {spec.id} ({spec.address or 'local'}): {_one_line(str(e))}", file=sys.stderr)
         code = 2 if isinstance(e, ValueError) else 1
     else:

@@ -5,6 +5,7 @@ import asyncio
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -183,3 +184,24 @@ def test_probe_reads_modbus_server_as_json_lines() -> None:
         else:
             assert r["value"] == pytest.approx(value, abs=pt.scale) and r["unit"] in ("°C", "L/min")
     assert abs(rows[0]["ts"] - time.time()) < 60
+
+
+def test_probe_keeps_its_deadline_even_if_a_client_blocks_the_loop() -> None:
+    # A (buggy) client that blocks the event loop: wait_for cannot help, the watchdog must.
+    code = (
+        "import sys, time, argparse\n"
+        "import protocols.registry as reg\n"
+        "class Blocking:\n"
+        "    def __init__(self, spec): self.spec = spec\n"
+        "    async def poll(self):\n"
+        "        time.sleep(30)\n"
+        "    async def close(self): pass\n"
+        "reg.open_source = Blocking\n"
+        "from console.cli import main\n"
+        "sys.exit(main(['probe', 'redfish+http://127.0.0.1:9', '--timeout', '0.5']))\n"
+    )
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=REPO)
+    took = time.monotonic() - t0
+    assert p.returncode == 1 and "127.0.0.1:9" in p.stderr and "did not return" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and took < 0.5 + 1.5 + 3.0
