@@ -48,7 +48,7 @@ SCHEMES = {
                {"kind", "profile", "unit"}),
     "nvml": ("nvml", False, 0, "gpu_host", {"gpu_host"}, set()),
 }
-AUTH_PROTOCOLS = {"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
+AUTH_PROTOCOLS = {"MD5", "SHA", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512"}
 PRIV_PROTOCOLS = {"DES", "3DES", "AES", "AES128", "AES192", "AES256", "NONE"}
 
 
