@@ -88,7 +88,8 @@ class Plant:
         "valve_pos", "valve_sp", "valve_manual", "bypass_pos", "bypass_cmd", "bypass_auto",
         "supply_sp", "tank_max", "flow_kg_s", "t_hot", "t_ret", "t_dco", "q_loop", "q_dump",
         "q_charge", "q_rad", "q_dhw", "q_backup", "q_tank_loss", "q_room_loss",
-        "thermal_energy_j", "dump_energy_j", "m_tank", "top_meas", "stuck_since", "valve_bad_s",
+        "thermal_energy_j", "dump_energy_j", "charge_energy_j", "rad_energy_j", "dhw_energy_j",
+        "tank_loss_j", "m_tank", "top_meas", "stuck_since", "valve_bad_s",
         "pump_fault", "low_flow", "overtemp", "sensor_fault", "valve_fault",
     )
 
@@ -109,6 +110,7 @@ class Plant:
         self.q_loop = self.q_dump = self.q_charge = self.q_rad = self.q_dhw = 0.0
         self.q_backup = self.q_tank_loss = self.q_room_loss = 0.0
         self.thermal_energy_j = self.dump_energy_j = 0.0
+        self.charge_energy_j = self.rad_energy_j = self.dhw_energy_j = self.tank_loss_j = 0.0
         self.m_tank = 0.0
         self.top_meas = self.t_top
         self.stuck_since: float | None = None
@@ -223,6 +225,10 @@ class Plant:
         # meters and sensors
         self.thermal_energy_j += q_loop * dt
         self.dump_energy_j += self.q_dump * dt
+        self.charge_energy_j += self.q_charge * dt
+        self.rad_energy_j += self.q_rad * dt
+        self.dhw_energy_j += q_dhw * dt
+        self.tank_loss_j += self.q_tank_loss * dt
         if sensor_stuck:
             if self.stuck_since is None:
                 self.stuck_since = t
