@@ -60,6 +60,7 @@ SYS_NAME = "1.3.6.1.2.1.1.5.0"
 GET_CHUNK = 16  # varbinds per GET: keeps responses well under a 1,472-byte datagram
 BULK_VARBINDS = 64  # max_repetitions x columns per GETBULK
 MAX_WALK_REQUESTS = 500
+TOO_BIG = 1  # error-status tooBig
 
 AUTH_PROTOCOLS = {
     "MD5": v3auth.USM_AUTH_HMAC96_MD5,
@@ -129,13 +130,14 @@ class SnmpSource:
         opts = spec.options
         creds = spec.credentials
         self.version = str(opts.get("version", "3" if creds.username else "2c")).lower().lstrip("v")
-        if self.version not in ("1", "2c", "3"):
+        if self.version not in ("2c", "3"):  # v1 has no GETBULK: not supported
             raise ValueError(f"{spec.id}: SNMP version must be 2c or 3, not {self.version!r}")
         self._retries = int(opts.get("retries", 1))
         self._context = str(opts.get("context", ""))
         self._auth = self._auth_data()
         self._engine: SnmpEngine | None = None
         self._target: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.identity: dict[str, str] = {}
 
     # ------------------------------------------------------------ setup
@@ -143,8 +145,8 @@ class SnmpSource:
         creds = self.spec.credentials
         if self.version != "3":
             if not creds.community:
-                raise ValueError(f"{self.spec.id}: SNMPv{self.version} needs a community")
-            return CommunityData(creds.community, mpModel=0 if self.version == "1" else 1)
+                raise ValueError(f"{self.spec.id}: SNMPv2c needs a community")
+            return CommunityData(creds.community, mpModel=1)
         if not creds.username:
             raise ValueError(f"{self.spec.id}: SNMPv3 needs a username")
         auth_proto = AUTH_PROTOCOLS.get(creds.auth_protocol.upper().replace("-", ""))
@@ -168,6 +170,12 @@ class SnmpSource:
         return cls(self.spec.id, self.spec.address, what)
 
     async def _ensure_session(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # pysnmp binds an engine to the loop that made it: start afresh on a new loop.
+            # (Call close() before a loop ends, or its UDP socket outlives it.)
+            await self.close()
+            self._loop = loop
         if self._target is not None:
             return
         if self._engine is None:
@@ -212,19 +220,22 @@ class SnmpSource:
         wanted = list(dict.fromkeys(o.lstrip(".") for o in oids))
         out: dict[str, Raw] = {}
         for i in range(0, len(wanted), GET_CHUNK):
-            chunk = wanted[i:i + GET_CHUNK]
-
-            def call(chunk: list[str] = chunk) -> Any:
-                return get_cmd(self._engine, self._auth, self._target, self._context_data(),
-                               *(ObjectType(ObjectIdentity(o)) for o in chunk), lookupMib=False)
-
-            _, err_stat, err_idx, vbs = await self._request("GET", call)
-            if int(err_stat):
-                bad = chunk[int(err_idx) - 1] if 0 < int(err_idx) <= len(chunk) else "?"
-                raise self._fail(BadData, f"GET {bad}: agent error {err_stat.prettyPrint()}")
-            for oid, value in vbs:
-                out[str(oid)] = self._raw(value, str(oid))
+            out.update(await self._get_chunk(wanted[i:i + GET_CHUNK]))
         return out
+
+    async def _get_chunk(self, chunk: list[str]) -> dict[str, Raw]:
+        def call() -> Any:
+            return get_cmd(self._engine, self._auth, self._target, self._context_data(),
+                           *(ObjectType(ObjectIdentity(o)) for o in chunk), lookupMib=False)
+
+        _, err_stat, err_idx, vbs = await self._request("GET", call)
+        if int(err_stat) == TOO_BIG and len(chunk) > 1:  # small agents: halve and retry
+            half = len(chunk) // 2
+            return {**await self._get_chunk(chunk[:half]), **await self._get_chunk(chunk[half:])}
+        if int(err_stat):
+            bad = chunk[int(err_idx) - 1] if 0 < int(err_idx) <= len(chunk) else "?"
+            raise self._fail(BadData, f"GET {bad}: agent error {err_stat.prettyPrint()}")
+        return {str(oid): self._raw(value, str(oid)) for oid, value in vbs}
 
     def _raw(self, value: Any, oid: str) -> Raw:
         try:
@@ -238,10 +249,11 @@ class SnmpSource:
         tables: dict[str, dict[tuple[int, ...], Raw]] = {c: {} for c in cols}
         cursor = {c: c for c in cols}
         active = list(cols)
+        budget = BULK_VARBINDS
         for _ in range(MAX_WALK_REQUESTS):
             if not active:
                 return tables
-            reps = max(1, min(25, BULK_VARBINDS // len(active)))
+            reps = max(1, min(25, budget // len(active)))
             batch = list(active)
 
             def call(batch: list[str] = batch, reps: int = reps) -> Any:
@@ -249,6 +261,9 @@ class SnmpSource:
                                 *(ObjectType(ObjectIdentity(cursor[c])) for c in batch), lookupMib=False)
 
             _, err_stat, _, vbs = await self._request("GETBULK", call)
+            if int(err_stat) == TOO_BIG and budget > len(active):
+                budget = max(len(active), budget // 2)  # fewer repetitions next time
+                continue
             if int(err_stat):
                 raise self._fail(BadData, f"GETBULK {batch[0]}: agent error {err_stat.prettyPrint()}")
             if not vbs:

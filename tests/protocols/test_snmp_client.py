@@ -476,3 +476,4 @@ def test_second_poll_is_fast_and_detection_is_cached(snmpsim: Agent) -> None:
     elapsed, n1, n2 = run(go)
     assert n1 == n2
     assert elapsed < 1.0  # 24 outlets x 4 columns + totals, bulk-walked
+
