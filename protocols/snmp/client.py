@@ -199,7 +199,7 @@ class SnmpSource:
         except asyncio.TimeoutError:
             raise self._fail(Unreachable, f"no SNMP response within {self.spec.timeout_s:.1f} s "
                                           f"({what})") from None
-        except (PyAsn1Error, PySnmpError, ValueError, TypeError) as exc:
+        except (PyAsn1Error, PySnmpError) as exc:
             raise self._fail(BadData, f"undecodable SNMP response to {what}: {exc}") from None
         err_ind = result[0]
         if err_ind:

@@ -6,6 +6,7 @@ so a wrong OID, scale or quirk in a profile fails a test.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import socket
@@ -136,6 +137,8 @@ def snmpsim(peers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     cache, log and writecache in tmp (option order per notes/snmp.md §2)."""
     if not SNMPSIM.exists():
         pytest.skip(f"{SNMPSIM} not installed")
+    if importlib.util.find_spec("pysmi") is None:  # snmpsim imports it but does not declare it
+        pytest.fail("snmpsim needs pysmi: add 'pysmi' to the test extra in pyproject.toml")
     tmp = tmp_path_factory.mktemp("snmpsim")
     data = tmp / "data"
     shutil.copytree(peers_dir / "snmp" / "recordings", data)
