@@ -1,0 +1,145 @@
+"""SnmpSource against the demo site's own agent (protocols/snmp/agent.py): what the demo model
+puts in its views comes back, in canonical units, through the profiles the real devices use."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from protocols.base import ActionRefused, Credentials, DeviceSpec, Reading
+from protocols.snmp.agent import DemoSnmpAgent
+from protocols.snmp.client import SnmpSource
+from protocols.views import OutletView, PduView, UpsView
+
+RO, RW = "demo-ro", "demo-rw"
+USER, AUTH, PRIV = "heatrack", "authpass123", "privpass123"
+
+
+class Site:
+    """Views and DemoControl: writes land in the views, as in the demo model."""
+
+    def __init__(self) -> None:
+        self.ups = UpsView(id="ups1", model="Smart-UPS SRT 3000", on_battery=True, low_battery=True,
+                           battery_charge_pct=23.0, runtime_s=420.0, battery_voltage_v=48.2,
+                           battery_temp_c=29.0, input_voltage_v=0.0, input_frequency_hz=0.0,
+                           output_voltage_v=230.0, output_power_w=1384.0, output_load_pct=46.0,
+                           seconds_on_battery=95.0, self_test_result="none",
+                           alarms=["OnBattery", "LowBattery"])
+        outlets = [OutletView(number=i, name=f"srv{i}", on=i % 3 != 0, power_w=40.0 * i,
+                              current_a=0.2 * i, energy_kwh=1.5 * i) for i in range(1, 9)]
+        self.pdu = PduView(id="pdu1", model="AP8641", voltage_v=231.0,
+                           power_w=sum(o.power_w for o in outlets),
+                           current_a=round(sum(o.current_a for o in outlets), 1),
+                           energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def ups_view(self) -> UpsView:
+        return dataclasses.replace(self.ups, alarms=list(self.ups.alarms))
+
+    def pdu_view(self) -> PduView:
+        return dataclasses.replace(self.pdu, outlets=[dataclasses.replace(o) for o in self.pdu.outlets])
+
+    def set_outlet(self, pdu_id: str, outlet: int, command: str) -> None:
+        self.calls.append(("set_outlet", pdu_id, outlet, command))
+        if command in ("on", "off"):
+            self.pdu.outlets[outlet - 1].on = command == "on"
+
+    def ups_self_test(self, ups_id: str) -> None:
+        self.calls.append(("ups_self_test", ups_id))
+        self.ups.self_test_result = "in_progress"
+
+    def set_power_limit(self, server_id: str, watts: float | None) -> None: ...
+    def set_gpu_power_limit(self, host_id: str, gpu_index: int, watts: float) -> None: ...
+    def heat_write(self, controller_id: str, point: str, value: float | int | bool) -> None: ...
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site()
+
+
+@pytest.fixture
+def ups_port(site: Site) -> Iterator[int]:
+    with DemoSnmpAgent(site.ups_view, None, site, community_ro=RO, community_rw=RW, v3_user=USER,
+                       v3_auth_key=AUTH, v3_priv_key=PRIV) as agent:
+        yield agent.port
+
+
+@pytest.fixture
+def pdu_port(site: Site) -> Iterator[int]:
+    with DemoSnmpAgent(None, site.pdu_view, site, community_ro=RO, community_rw=RW, v3_user=USER,
+                       v3_auth_key=AUTH, v3_priv_key=PRIV) as agent:
+        yield agent.port
+
+
+def source(port: int, kind: str, community: str = RO, v3: bool = False) -> SnmpSource:
+    creds = (Credentials(username=USER, auth_key=AUTH, priv_key=PRIV) if v3
+             else Credentials(community=community))
+    return SnmpSource(DeviceSpec(id=f"{kind}1", kind=kind, protocol="snmp",
+                                 address=f"127.0.0.1:{port}", credentials=creds, timeout_s=2.0))
+
+
+def run(src: SnmpSource, what: str, *args: Any) -> Any:
+    async def go() -> Any:
+        try:
+            return await getattr(src, what)(*args)
+        finally:
+            await src.close()
+    return asyncio.run(go())
+
+
+def values(readings: list[Reading]) -> dict[str, Any]:
+    return {f"{r.channel}/{r.quantity}": r.value for r in readings if r.quantity != "alarm"}
+
+
+@pytest.mark.parametrize("v3", [False, True])
+def test_demo_ups_reads_back_its_view(site: Site, ups_port: int, v3: bool) -> None:
+    src = source(ups_port, "ups", v3=v3)
+    readings = run(src, "poll")
+    got = values(readings)
+    ups = site.ups
+    assert src.profile is not None and src.profile.name == "ups-mib"
+    assert got["ups/state"] == "on_battery"
+    assert got["battery/state"] == "low_battery"
+    assert got["battery/charge"] == pytest.approx(ups.battery_charge_pct, abs=1)
+    assert got["battery/runtime"] == pytest.approx(ups.runtime_s, abs=60)  # the MIB counts minutes
+    assert got["battery/voltage"] == pytest.approx(ups.battery_voltage_v, abs=0.1)
+    assert got["output/power"] == pytest.approx(ups.output_power_w, abs=1)
+    assert got["output/load"] == pytest.approx(ups.output_load_pct, abs=1)
+    assert got["output/voltage"] == pytest.approx(ups.output_voltage_v, abs=1)
+    assert got["input/voltage"] == pytest.approx(ups.input_voltage_v, abs=1)
+    assert [r.value for r in readings if r.quantity == "alarm"] == ups.alarms
+
+
+def test_demo_ups_self_test(site: Site, ups_port: int) -> None:
+    result = run(source(ups_port, "ups", RW), "self_test")
+    assert result.ok and site.calls == [("ups_self_test", "ups1")]
+    with pytest.raises(ActionRefused):  # the read-only community may not start it
+        run(source(ups_port, "ups", RO), "self_test")
+
+
+def test_demo_pdu_reads_back_its_view(site: Site, pdu_port: int) -> None:
+    src = source(pdu_port, "pdu")
+    got = values(run(src, "poll"))
+    assert src.profile is not None and src.profile.name == "apc-rpdu2"
+    assert got["total/power"] == pytest.approx(site.pdu.power_w, abs=10)  # 0.01 kW on the wire
+    assert got["total/energy"] == pytest.approx(site.pdu.energy_kwh, abs=0.1)
+    for o in site.pdu.outlets:
+        assert got[f"outlet{o.number}/state"] == ("on" if o.on else "off")
+        assert got[f"outlet{o.number}/power"] == pytest.approx(o.power_w, abs=1)
+        assert got[f"outlet{o.number}/current"] == pytest.approx(o.current_a, abs=0.1)
+        assert got[f"outlet{o.number}/energy"] == pytest.approx(o.energy_kwh, abs=0.1)
+
+
+def test_demo_pdu_outlet_switching(site: Site, pdu_port: int) -> None:
+    off = run(source(pdu_port, "pdu", RW), "set_outlet", 2, "off")
+    assert (off.ok, off.readback) == (True, "off")
+    assert site.pdu.outlets[1].on is False and site.calls[-1] == ("set_outlet", "pdu1", 2, "off")
+    on = run(source(pdu_port, "pdu", RW), "set_outlet", 2, "on")
+    assert (on.ok, on.readback) == (True, "on") and site.pdu.outlets[1].on is True
+    with pytest.raises(ActionRefused):
+        run(source(pdu_port, "pdu", RO), "set_outlet", 2, "off")
+    assert site.pdu.outlets[1].on is True
