@@ -1,0 +1,224 @@
+"""The store: schema versions, ingest with exact rollups, queries, events, runs, audit."""
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import threading
+from pathlib import Path
+
+import pytest
+
+from console.store import Store, StoreError, StoreVersionError, schema
+from protocols.base import Reading
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, on an hour boundary
+
+
+def temps(n: int, step: float = 10.0, start: float = T0) -> list[Reading]:
+    return [Reading(start + i * step, "srv1", "inlet", "temperature", 20.0 + (i * 7) % 11, "°C")
+            for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store(tmp_path / "site.db", commit_interval=0.05)
+    yield s
+    s.close()
+
+
+def test_wal_mode_and_schema_version(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert schema.decode(conn.execute("PRAGMA user_version").fetchone()[0]) == (schema.MAJOR, schema.MINOR)
+
+
+def test_newer_major_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    Store(path).close()
+    with sqlite3.connect(path) as c:
+        c.execute(f"PRAGMA user_version = {schema.encode(schema.MAJOR + 1, 0)}")
+    with pytest.raises(StoreVersionError, match=r"newer heatrack .*schema 2\.0"):
+        Store(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE x (a)")
+    with pytest.raises(StoreError, match="not a heatrack database"):
+        Store(path)
+
+
+def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the site database"):
+        Store(path)
+
+
+def test_rollups_match_raw_samples(store: Store) -> None:
+    readings = temps(2000)  # 20,000 s = 5.6 h at 10 s
+    # Arrive in several batches, out of order across batches.
+    store.add_readings(readings[1000:])
+    store.add_readings(readings[:1000])
+    store.flush()
+    values = [r.value for r in readings]
+    hours = store.range("srv1/inlet/temperature", T0, T0 + 20_000, resolution="1h")
+    assert sum(p.n for p in hours) == len(readings)
+    first_hour = [r.value for r in readings if r.ts < T0 + 3600]
+    assert hours[0].mean == pytest.approx(statistics.fmean(first_hour))
+    assert (hours[0].min, hours[0].max) == (min(first_hour), max(first_hour))
+    minutes = store.range("srv1/inlet/temperature", T0, T0 + 20_000, resolution="1m")
+    assert len(minutes) == 20_000 // 60 + 1
+    assert sum(p.mean * p.n for p in minutes) == pytest.approx(sum(values))
+
+
+def test_replaced_sample_is_not_counted_twice(store: Store) -> None:
+    store.add_readings(temps(10))
+    store.flush()
+    store.add_readings([Reading(T0, "srv1", "inlet", "temperature", 99.0, "°C")])
+    store.flush()
+    [bucket] = store.range("srv1/inlet/temperature", T0, T0 + 60, resolution="1m")
+    assert bucket.n == 6 and bucket.max == 99.0
+    [hour] = store.range("srv1/inlet/temperature", T0, T0 + 3600, resolution="1h")
+    assert hour.n == 10
+
+
+def test_resolution_chosen_by_span(store: Store) -> None:
+    assert Store.resolution_for(3600) == "raw"
+    assert Store.resolution_for(2 * 86400) == "1m"
+    assert Store.resolution_for(30 * 86400) == "1h"
+    store.add_readings(temps(100))
+    store.flush()
+    raw = store.range("srv1/inlet/temperature", T0, T0 + 600)
+    assert [p.n for p in raw] == [1] * 60
+    week = store.range("srv1/inlet/temperature", T0, T0 + 30 * 86400)
+    assert len(week) == 1 and week[0].n == 100
+
+
+def test_latest_states_nulls_and_non_finite(store: Store) -> None:
+    store.add_readings([
+        Reading(T0, "ups1", "ups", "state", "online", ""),
+        Reading(T0 + 5, "ups1", "ups", "state", "on_battery", ""),
+        Reading(T0, "srv1", "cpu2", "temperature", None, "°C"),
+        Reading(T0, "srv1", "cpu1", "temperature", float("nan"), "°C"),
+    ])
+    store.flush()
+    latest = store.latest()
+    assert latest["ups1/ups/state"].value == "on_battery"
+    assert latest["ups1/ups/state"].ts == T0 + 5
+    assert latest["srv1/cpu2/temperature"].value is None
+    assert latest["srv1/cpu1/temperature"].value is None
+    assert latest["srv1/cpu2/temperature"].unit == "°C"
+    # text and null samples stay out of rollups
+    assert store.range("ups1/ups/state", T0, T0 + 3600, resolution="1m") == []
+    assert set(store.latest("ups1")) == {"ups1/ups/state"}
+
+
+def test_events_ack_runs_steps_evidence(store: Store) -> None:
+    e1 = store.add_event(T0, "alarm", "heat1", "overtemp", "tank 81 °C > 80 °C").result(5)
+    store.add_event(T0 + 1, "info", None, "note", "site opened")
+    assert store.ack_event(e1, "installer").result(5) is True
+    assert store.ack_event(e1, "someone else").result(5) is False  # first ack stands
+    events = store.events()
+    assert [e.kind for e in events] == ["note", "overtemp"]
+    assert events[1].acked_by == "installer"
+    assert [e.kind for e in store.events(unacked_only=True)] == ["note"]
+
+    run = store.start_run("commissioning", "Site acceptance", site="demo", operator="jo").result(5)
+    step = store.start_step(run, "Inventory").result(5)
+    store.add_evidence(step, "readings", {"srv1/inlet/temperature": 21.5})
+    store.finish_step(step, "pass", "3 devices found")
+    step2 = store.start_step(run, "Point check").result(5)
+    store.finish_step(step2, "fail", "tank sensor out of range")
+    store.finish_run(run, "fail").result(5)
+    [r] = store.runs()
+    assert (r.kind, r.status, r.operator) == ("commissioning", "fail", "jo")
+    steps = store.steps(run)
+    assert [(s.seq, s.name, s.status) for s in steps] == [(1, "Inventory", "pass"), (2, "Point check", "fail")]
+    assert steps[0].evidence[0]["data"] == {"srv1/inlet/temperature": 21.5}
+
+
+def test_bad_write_fails_alone(store: Store) -> None:
+    bad = store.add_event(T0, "catastrophic", None, "x", "invalid severity")
+    good = store.add_event(T0, "info", None, "x", "fine")
+    store.add_readings(temps(3))
+    with pytest.raises(sqlite3.IntegrityError):
+        bad.result(5)
+    assert good.result(5) > 0
+    store.flush()
+    assert len(store.range("srv1/inlet/temperature", T0, T0 + 60)) == 3
+
+
+def test_audit_log_is_append_only(store: Store) -> None:
+    aid = store.audit("installer", "set_power_limit", "srv1", {"limit_w": 800}, {"limit_w": 600},
+                      "ok").result(5)
+    [entry] = store.audit_log()
+    assert entry.id == aid and entry.before == '{"limit_w": 800}'
+    conn = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit SET result = 'forged'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM audit")
+
+
+def test_commits_at_most_once_per_interval(tmp_path: Path) -> None:
+    commits: list[int] = []
+    s = Store(tmp_path / "c.db", commit_interval=0.5, on_commit=commits.append)
+    stop = threading.Event()
+    start = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        start.set()
+        while not stop.is_set():
+            s.add_readings(temps(5, start=T0 + i * 50))
+            i += 1
+            stop.wait(0.002)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    start.wait()
+    # Wait until 4 commits happened, measuring the time they took.
+    import time
+    t0 = time.monotonic()
+    while len(commits) < 4:
+        stop.wait(0.01)
+    elapsed = time.monotonic() - t0
+    stop.set()
+    t.join()
+    s.close()
+    assert elapsed >= 3 * 0.5 * 0.95  # 4 commits need at least 3 intervals after the first
+    assert commits == sorted(commits)
+
+
+def test_readers_do_not_block_the_writer(store: Store) -> None:
+    store.add_readings(temps(500))
+    store.flush()
+    reader = sqlite3.connect(store.path)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM samples").fetchone()[0] == 500
+    store.add_readings(temps(500, start=T0 + 10_000))
+    store.flush(timeout=5)  # would time out if the open read transaction blocked the writer
+    assert reader.execute("SELECT count(*) FROM samples").fetchone()[0] == 500  # snapshot isolation
+    reader.rollback()
+    assert reader.execute("SELECT count(*) FROM samples").fetchone()[0] == 1000
+
+
+def test_reopen_keeps_series_ids(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with Store(path) as s:
+        s.add_readings(temps(3))
+    with Store(path) as s:
+        s.add_readings(temps(3, start=T0 + 100))
+        s.flush()
+        assert len(s.series()) == 1
+        assert len(s.range("srv1/inlet/temperature", T0, T0 + 200)) == 6
+
+
+def test_closed_store_refuses_work(tmp_path: Path) -> None:
+    s = Store(tmp_path / "x.db")
+    s.close()
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.add_readings(temps(1))
