@@ -1,0 +1,1 @@
+"""The window layer: the only part of console/ that imports Qt."""
