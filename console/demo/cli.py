@@ -1,0 +1,266 @@
+"""``heatrack demo``: the embedded demo site, no hardware needed.
+
+    heatrack demo                       the console on the demo site (needs a display)
+    heatrack demo --serve               only the simulated equipment; prints its site file
+    heatrack demo --headless --duration 10m [--speed N] [--fault NAME@T]... [--db FILE]
+    heatrack demo --list-faults
+
+Headless runs in one of two modes, and says which: **live** (speed <= LIVE_MAX_SPEED) polls
+the protocol servers through the real clients with the engine, so wall time is D / speed;
+**fast-forward** (faster) writes the model's readings straight into the store every simulated
+minute, as fast as the machine allows (or paced to speed), while the servers keep serving.
+Fast-forward histories end "now": the run starts D before the current time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt_
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from console.demo.faults import FAULTS
+from console.durations import format_duration, parse_duration
+
+# Above this speed a 10 s poll interval spans more than ~3 simulated minutes and polls
+# would skip most of the dynamics: log the model directly instead.
+LIVE_MAX_SPEED = 20.0
+FF_INTERVAL_S = 60.0
+DEFAULT_DB = "heatrack-demo.db"
+NO_DISPLAY = ("heatrack demo: no display (DISPLAY/WAYLAND_DISPLAY unset). Run without a GUI: "
+              "`heatrack demo --headless --duration 10m`, or set QT_QPA_PLATFORM=offscreen.")
+
+log = logging.getLogger("heatrack.demo")
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_fault(text: str) -> tuple[str, float]:
+    """``NAME@T`` (T a duration of simulated time: 90s, 10m, 2h, 1d; plain seconds) or
+    ``NAME`` (at the start) -> (name, seconds)."""
+    name, sep, when = text.partition("@")
+    name = name.strip()
+    if name not in FAULTS:
+        raise UsageError(f"--fault {text!r}: unknown fault {name!r}; valid faults: {', '.join(FAULTS)}")
+    if not sep:
+        return name, 0.0
+    try:
+        return name, parse_duration(when)
+    except ValueError as e:
+        raise UsageError(f"--fault {text!r}: bad time {when!r}: {e} (simulated time after the start)") from None
+
+
+def list_faults() -> str:
+    width = max(len(n) for n in FAULTS)
+    return "\n".join(f"{n:<{width}}  {d}" for n, d in FAULTS.items())
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("heatrack.demo").setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in old:
+        signal.signal(s, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _fault_message(name: str, sim_epoch: float) -> str:
+    when = dt_.datetime.fromtimestamp(sim_epoch, dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"demo fault {name} injected (simulated {when}): {FAULTS[name]}"
+
+
+def _db_size(path: str) -> int:
+    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+
+
+# ---------------------------------------------------------------- modes
+def serve(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None) -> int:
+    from console.demo.credentials import describe
+    from console.demo.runner import DemoRunner
+
+    stop = threading.Event()
+    with _stop_on_signals(stop), DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
+        sys.stdout.write(runner.site_toml())
+        sys.stdout.flush()
+        for line in describe():
+            log.info("credentials %s", line)
+        log.info("serving the demo site at %gx; Ctrl-C or SIGTERM stops it", args.speed)
+        stop.wait(None if duration is None else duration / args.speed)
+    log.info("demo site stopped")
+    return 0
+
+
+def headless(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None) -> int:
+    from console.store import Store, StoreError
+
+    db = args.db or DEFAULT_DB
+    try:
+        store = Store(db)
+    except StoreError as e:
+        print(f"heatrack demo: {e}", file=sys.stderr)
+        return 1
+    try:
+        if args.speed > LIVE_MAX_SPEED:
+            return _fast_forward(args, faults, duration, store, db)
+        return _live(args, faults, duration, store, db)
+    finally:
+        store.close()
+
+
+def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None,
+          store, db: str) -> int:  # noqa: ANN001 - console.store.Store
+    from console.demo.runner import DemoRunner, fault_device
+    from console.engine.headless import run_headless, summary_lines
+
+    wall = None if duration is None else duration / args.speed
+    span = "until Ctrl-C" if duration is None else (f"for {format_duration(duration)} simulated "
+                                                    f"({wall:.1f} s wall)")
+    print(f"mode: live — the engine polls the demo equipment through the real clients at "
+          f"{args.speed:g}x, {span}; logging to {db}", flush=True)
+    started = time.monotonic()
+    with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
+        runner.on_fault(lambda name, epoch: store.add_event(
+            time.time(), "warning", fault_device(runner.config, name), "fault_injected",
+            _fault_message(name, epoch)))
+        site = runner.site_model()
+        try:
+            statuses = asyncio.run(run_headless(site, store, wall, out=sys.stdout,
+                                                source_factory=runner.source_factory,
+                                                credential_resolver=runner.resolve))
+        except KeyboardInterrupt:
+            statuses = {}
+        store.flush()
+        fired = list(runner.fired)
+    for line in summary_lines(statuses, time.monotonic() - started):
+        print(line, flush=True)
+    for name, _ in fired:
+        print(f"fault {name} injected", flush=True)
+    print(f"{db}: {_db_size(db) / 1e6:.1f} MB", flush=True)
+    return 0
+
+
+def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None,
+                  store, db: str) -> int:  # noqa: ANN001 - console.store.Store
+    from console.demo.runner import DemoRunner, fast_forward, fault_device
+
+    if duration is None:
+        print("heatrack demo: fast-forward (speed > "
+              f"{LIVE_MAX_SPEED:g}) needs --duration", file=sys.stderr)
+        return 2
+    now = dt_.datetime.now(dt_.timezone.utc).replace(second=0, microsecond=0)
+    start = now - dt_.timedelta(seconds=duration)
+    pace = "as fast as possible" if args.speed >= 1e6 else f"paced at {args.speed:g}x"
+    print(f"mode: fast-forward — the model's readings go straight into {db} every "
+          f"{format_duration(FF_INTERVAL_S)} of simulated time, {pace}, for "
+          f"{format_duration(duration)} from {start:%Y-%m-%d %H:%M} UTC; the protocol servers "
+          f"keep serving meanwhile", flush=True)
+    stop = threading.Event()
+    last = [time.monotonic()]
+
+    def progress(sim_s: float, rows: int) -> None:
+        if time.monotonic() - last[0] >= 5.0:
+            last[0] = time.monotonic()
+            print(f"  {sim_s / 86400:.1f} / {duration / 86400:.1f} days simulated, "
+                  f"{rows} readings", file=sys.stderr, flush=True)
+
+    with _stop_on_signals(stop), DemoRunner(seed=args.seed, speed=args.speed, faults=faults,
+                                            start=start, clock=False) as runner:
+        site = runner.site_model()
+        for d in site.devices:
+            store.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
+        runner.on_fault(lambda name, epoch: store.add_event(
+            epoch, "warning", fault_device(runner.config, name), "fault_injected",
+            _fault_message(name, epoch)))
+        result = fast_forward(runner, store, duration, interval_s=FF_INTERVAL_S, stop=stop,
+                              progress=progress)
+        fired = list(runner.fired)
+    store.flush()
+    rate = result.sim_s / 86400 / result.wall_s if result.wall_s > 0 else math.inf
+    print(f"fast-forward: simulated {format_duration(result.sim_s)} in {result.wall_s:.1f} s wall "
+          f"({rate:.2f} days/s): {result.samples} snapshots, {result.rows} readings"
+          f"{' (stopped early)' if result.stopped_early else ''}", flush=True)
+    for name, epoch in fired:
+        print(f"fault {name} injected at {dt_.datetime.fromtimestamp(epoch, dt_.timezone.utc):%Y-%m-%d %H:%M} UTC",
+              flush=True)
+    print(f"{db}: {_db_size(db) / 1e6:.1f} MB", flush=True)
+    return 130 if result.stopped_early else 0
+
+
+def has_display(env: dict[str, str] | None = None) -> bool:
+    env = dict(os.environ) if env is None else env
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+                or env.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")))
+
+
+def gui(args: argparse.Namespace, faults: list[tuple[str, float]]) -> int:
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    try:
+        from console.ui.app import run_gui
+    except ImportError as e:
+        print(f"heatrack demo: the console GUI is not available ({e}). Run "
+              "`heatrack demo --headless --duration 10m` or `heatrack demo --serve` instead.",
+              file=sys.stderr)
+        return 2
+    from console.demo.runner import DemoRunner
+
+    store_path = Path(args.db or DEFAULT_DB)
+    with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
+        return int(run_gui(runner.site_model(), store_path, runner) or 0)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Entry point of ``heatrack demo`` (arguments defined in console/cli.py)."""
+    if args.list_faults:
+        print(list_faults())
+        return 0
+    try:
+        faults = [parse_fault(f) for f in args.fault]
+        if not (args.speed > 0 and math.isfinite(args.speed)):
+            raise UsageError(f"--speed must be a positive number, got {args.speed:g}")
+        duration = None
+        if args.duration:
+            try:
+                duration = parse_duration(args.duration)
+            except ValueError as e:
+                raise UsageError(f"--duration: {e}") from None
+            if duration <= 0:
+                raise UsageError("--duration must be > 0")
+        if args.serve and args.headless:
+            raise UsageError("--serve and --headless exclude each other")
+    except UsageError as e:
+        print(f"heatrack demo: {e}", file=sys.stderr)
+        return 2
+    _setup_logging()
+    if args.serve:
+        return serve(args, faults, duration)
+    if args.headless:
+        return headless(args, faults, duration)
+    return gui(args, faults)
