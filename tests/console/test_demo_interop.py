@@ -98,7 +98,8 @@ def test_every_device_answers_through_the_engine_sources(runner: DemoRunner) -> 
 @pytest.mark.parametrize("creds", ["snmp-ro", "snmp-v3"])
 def test_snmp_v2c_and_v3_with_detected_profiles(runner: DemoRunner, device: str, creds: str) -> None:
     c = runner.credentials(creds)
-    src = SnmpSource(spec_of(runner, device, credentials=c, profile=None,
+    assert runner.site_model().device(device).profile is None  # the site file relies on detection
+    src = SnmpSource(spec_of(runner, device, credentials=c,
                              options={"version": "3" if c.username else "2c"}))
     got = poll(src)
     assert src.profile is not None
@@ -198,3 +199,13 @@ def test_demo_credentials_are_the_documented_ones() -> None:
     assert DemoRunner.credentials("snmp-rw").community == "demo-rw"
     v3 = DemoRunner.credentials("snmp-v3")
     assert (v3.username, v3.auth_protocol, v3.priv_protocol) == ("heatrack", "SHA", "AES")
+
+
+def test_redfish_over_https_pins_the_demo_certificate() -> None:
+    with DemoRunner(tls=True, clock=False) as r:
+        site = r.site_model()
+        assert site.device("srv1").tls
+        src = RedfishSource(spec_of(r, "srv1"))
+        got = poll(src)
+        assert got["chassis/power"] == pytest.approx(r.server_view("srv1").chassis_power_w, abs=1)
+        assert src.pins.get(src.pin_key) == r.redfish["srv1"].certificate_fingerprint
