@@ -119,3 +119,12 @@ def test_headless_fast_forward_writes_rollups_and_fault_events(tmp_path: Path,
         assert min(p.mean for p in before) > 0.5  # the pump ran...
         assert max(p.mean for p in after) < 0.1  # ...until the fault stopped it
         assert last == pytest.approx(fired + 86400, abs=120)
+
+
+def test_gui_missing_falls_back_with_a_message(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setitem(sys.modules, "console.ui.app", None)  # import fails as if not built
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "heatrack demo --headless --duration 10m" in err and "Traceback" not in err
