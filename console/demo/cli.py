@@ -65,13 +65,26 @@ def list_faults() -> str:
     return "\n".join(f"{n:<{width}}  {d}" for n, d in FAULTS.items())
 
 
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, e.g. in tests)."""
+
+    stream = property(lambda self: sys.stderr, lambda self, value: None)  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def _logging_to_stderr() -> Iterator[None]:
+    """Log lines go to stderr (stdout carries the site file / results) while a mode runs."""
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
+    root, demo = logging.getLogger(), logging.getLogger("heatrack.demo")
+    old_level = demo.level
     root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    logging.getLogger("heatrack.demo").setLevel(logging.INFO)
+    demo.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        demo.setLevel(old_level)
 
 
 @contextlib.contextmanager
@@ -258,9 +271,9 @@ def demo_command(args: argparse.Namespace) -> int:
     except UsageError as e:
         print(f"heatrack demo: {e}", file=sys.stderr)
         return 2
-    _setup_logging()
-    if args.serve:
-        return serve(args, faults, duration)
-    if args.headless:
-        return headless(args, faults, duration)
-    return gui(args, faults)
+    with _logging_to_stderr():
+        if args.serve:
+            return serve(args, faults, duration)
+        if args.headless:
+            return headless(args, faults, duration)
+        return gui(args, faults)
