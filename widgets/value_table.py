@@ -25,6 +25,8 @@ def format_value(value: float | str | None, unit: str) -> str:
         return "—"
     if isinstance(value, str):
         return value.replace("_", " ")
+    if unit == "kWh" and abs(value) < 1:
+        value, unit = value * 1000, "Wh"
     a = abs(value)
     text = f"{value:,.0f}" if a >= 100 else f"{value:.1f}" if a >= 10 else f"{value:.3g}"
     return f"{text} {unit}".rstrip()

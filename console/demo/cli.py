@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from console.demo.faults import FAULTS
+from console.display import has_display, no_display_message
 from console.durations import format_duration, parse_duration
 
 # Above this speed a 10 s poll interval spans more than ~3 simulated minutes and polls
@@ -35,8 +36,6 @@ from console.durations import format_duration, parse_duration
 LIVE_MAX_SPEED = 20.0
 FF_INTERVAL_S = 60.0
 DEFAULT_DB = "heatrack-demo.db"
-NO_DISPLAY = ("heatrack demo: no display (DISPLAY/WAYLAND_DISPLAY unset). Run without a GUI: "
-              "`heatrack demo --headless --duration 10m`, or set QT_QPA_PLATFORM=offscreen.")
 
 log = logging.getLogger("heatrack.demo")
 
@@ -225,28 +224,17 @@ def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], dur
     return 130 if result.stopped_early else 0
 
 
-def has_display(env: dict[str, str] | None = None) -> bool:
-    env = dict(os.environ) if env is None else env
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
-                or env.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")))
-
-
 def gui(args: argparse.Namespace, faults: list[tuple[str, float]]) -> int:
     if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
-        return 2
-    try:
-        from console.ui.app import run_gui
-    except ImportError as e:
-        print(f"heatrack demo: the console GUI is not available ({e}). Run "
-              "`heatrack demo --headless --duration 10m` or `heatrack demo --serve` instead.",
-              file=sys.stderr)
+        print(no_display_message("heatrack demo"), file=sys.stderr)
         return 2
     from console.demo.runner import DemoRunner
+    from console.ui.app import run_gui
 
     store_path = Path(args.db or DEFAULT_DB)
     with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
-        return int(run_gui(runner.site_model(), store_path, runner) or 0)
+        return run_gui(runner.site_model(), store_path, demo=True, source_factory=runner.source_factory,
+                       credential_resolver=runner.resolve)
 
 
 def demo_command(args: argparse.Namespace) -> int:

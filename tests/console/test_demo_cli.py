@@ -2,6 +2,8 @@
 subprocess, and both --headless modes writing a real store."""
 from __future__ import annotations
 
+import os
+
 import signal
 import subprocess
 import sys
@@ -121,10 +123,23 @@ def test_headless_fast_forward_writes_rollups_and_fault_events(tmp_path: Path,
         assert last == pytest.approx(fired + 86400, abs=120)
 
 
-def test_gui_missing_falls_back_with_a_message(monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    monkeypatch.setitem(sys.modules, "console.ui.app", None)  # import fails as if not built
-    assert main(["demo"]) == 2
-    err = capsys.readouterr().err
-    assert "heatrack demo --headless --duration 10m" in err and "Traceback" not in err
+@pytest.mark.slow
+def test_console_window_on_the_demo_site(qtbot, tmp_path: Path) -> None:
+    """What `heatrack demo` opens: every demo device reports through the real clients."""
+    from console.demo.runner import DemoRunner
+    from console.ui.app import ConsoleSession
+
+    with DemoRunner(seed=3) as runner:
+        site = runner.site_model()
+        session = ConsoleSession(site, tmp_path / "demo.db", demo=True, source_factory=runner.source_factory,
+                                 credential_resolver=runner.resolve)
+        try:
+            w = session.window
+            qtbot.waitUntil(lambda: all(w.devices.state_of(d.id) == "ok" for d in site.devices), timeout=20_000)
+            assert f"{len(site.devices)} of {len(site.devices)} devices reporting" in w.statusBar().currentMessage()
+            w.devices.selectRow(0)
+            qtbot.waitUntil(lambda: w.values.rowCount() > 10, timeout=5000)
+            if os.environ.get("HEATRACK_SCREENSHOTS"):
+                w.grab().save(str(Path(os.environ["HEATRACK_SCREENSHOTS"]) / "demo-main-window.png"))
+        finally:
+            session.close()
