@@ -111,3 +111,22 @@ def test_site_check_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert f"{bad}:{_line_of(bad.read_text(), 'max_tank_temp_c')}: limits.max_tank_temp_c:" in err
     assert main(["site", "check", str(tmp_path / "missing.toml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_demo_references_resolve_anywhere_and_env_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.demo.credentials import BMC_PASSWORD
+    from console.secrets import SecretError, resolve
+
+    assert resolve("demo:bmc").password == BMC_PASSWORD
+    with pytest.raises(SecretError, match="no demo credentials"):
+        resolve("demo:nope")
+    monkeypatch.setenv("HR_SNMP", '{"username": "u", "auth_key": "a1234567", "priv_key": "p1234567"}')
+    creds = resolve("env:HR_SNMP")
+    assert (creds.username, creds.auth_key) == ("u", "a1234567")
+    assert "a1234567" not in repr(creds)  # secrets never show up in logs through repr
+    monkeypatch.setenv("HR_BAD", '{"user": "x"}')
+    with pytest.raises(SecretError, match="unknown fields: user"):
+        resolve("env:HR_BAD")
+    monkeypatch.delenv("HR_MISSING", raising=False)
+    with pytest.raises(SecretError, match="HR_MISSING is not set"):
+        resolve("env:HR_MISSING")
