@@ -358,7 +358,11 @@ class RedfishSource:
         # Sensors only where no subsystem resource already reports that channel/quantity
         # (keeps polls cheap); legacy only where it adds something the new model lacks.
         covered = {(s.channel, s.quantity): s.rank for p in m.probes for s in p.extract(seen[p.uri])}
+        # A Sensor that an excerpt already quotes (its DataSourceUri) is the same reading again.
+        quoted = {u for p in m.probes for u in parse.data_source_uris(seen[p.uri])}
         for s_uri, s, (ch, q, unit, factor) in sensors:
+            if s_uri.rstrip("/") in quoted:
+                continue
             if covered.get((ch, q), -1) < parse.SENSOR:
                 add(s_uri, s, parse.sensor(ch, q, unit, factor), "Sensor")
                 covered[(ch, q)] = parse.SENSOR

@@ -78,6 +78,21 @@ def odata_id(link: Any) -> str | None:
     return None
 
 
+def data_source_uris(node: Any) -> set[str]:
+    """Every excerpt's ``DataSourceUri`` in a payload: the Sensors those excerpts already carry."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "DataSourceUri" and isinstance(v, str):
+                out.add(v.split("#")[0].rstrip("/"))
+            else:
+                out |= data_source_uris(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= data_source_uris(v)
+    return out
+
+
 def members(collection: Payload) -> list[str]:
     out = []
     for m in collection.get("Members") or []:
@@ -303,7 +318,7 @@ def control(channel: str) -> Extractor:
 
 
 def coolant_connector(prefix: str) -> Extractor:
-    """CoolantConnector: supply/return temperature, flow on the supply line."""
+    """CoolantConnector: supply/return temperature, flow on the supply line, heat removed."""
 
     def extract(d: Payload) -> list[Sample]:
         out = [Sample(prefix + "supply", "temperature", excerpt(d, "SupplyTemperatureCelsius"), "°C",
@@ -313,6 +328,10 @@ def coolant_connector(prefix: str) -> Extractor:
         if "FlowLitersPerMinute" in d:
             out.append(Sample(prefix + "supply", "flow", excerpt(d, "FlowLitersPerMinute"), "L/min",
                               SUBSYSTEM, "FlowLitersPerMinute"))
+        if "HeatRemovedkW" in d:  # the heat this connector carries away, kW
+            kw = excerpt(d, "HeatRemovedkW")
+            out.append(Sample(prefix + "coolant", "thermal_power", None if kw is None else kw * 1000.0, "W",
+                              SUBSYSTEM, "HeatRemovedkW"))
         return out
 
     return extract

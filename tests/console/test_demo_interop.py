@@ -72,6 +72,13 @@ def test_every_device_answers_through_the_engine_sources(runner: DemoRunner) -> 
         assert g["inlet/temperature"] == pytest.approx(v.inlet_c, abs=0.1)
         assert g["exhaust/temperature"] == pytest.approx(v.exhaust_c, abs=0.1)
         assert g["chassis/power"] == pytest.approx(v.chassis_power_w, abs=1)
+        assert g["supply/temperature"] == pytest.approx(v.coolant_supply_c, abs=0.1)
+        assert g["return/temperature"] == pytest.approx(v.coolant_return_c, abs=0.1)
+        assert g["supply/flow"] == pytest.approx(v.coolant_flow_lpm, abs=0.01)
+        heat = v.coolant_flow_lpm / 60 * 4186 * (v.coolant_return_c - v.coolant_supply_c)
+        assert g["coolant/thermal_power"] == pytest.approx(heat, rel=0.05, abs=5)
+        # Sensors quoted by excerpts are not read twice under other names.
+        assert not [k for k in g if k.startswith("coolant_")]
         for gpu in v.gpus:
             assert g[f"gpu{gpu.index}/temperature"] == pytest.approx(gpu.temperature_c, abs=0.5)
             assert g[f"gpu{gpu.index}/power"] == pytest.approx(gpu.power_w, abs=1)
