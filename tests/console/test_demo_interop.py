@@ -216,3 +216,43 @@ def test_redfish_over_https_pins_the_demo_certificate() -> None:
         got = poll(src)
         assert got["chassis/power"] == pytest.approx(r.server_view("srv1").chassis_power_w, abs=1)
         assert src.pins.get(src.pin_key) == r.redfish["srv1"].certificate_fingerprint
+
+
+def test_demo_heat_controller_with_plain_pymodbus_reads(runner: DemoRunner) -> None:
+    """Issue #4 item 6: read the demo controller with pymodbus alone and the register map as
+    written in the profile file (tomllib), not through heatrack's Modbus client."""
+    import tomllib
+
+    from pymodbus.client import AsyncModbusTcpClient
+
+    from tests.support import REPO
+
+    points = tomllib.loads((REPO / "resources/profiles/heat/heatrack-default.toml").read_text())["points"]
+    host, port = runner.site_model().device("heat1").address.split(":")
+    runner.advance(600)  # let the plant move away from its initial state
+
+    async def read() -> dict[str, float]:
+        client = AsyncModbusTcpClient(host, port=int(port), timeout=2, retries=1)
+        await client.connect()
+        try:
+            rr = await client.read_input_registers(0, count=19, device_id=1)
+            assert not rr.isError(), rr
+            regs = rr.registers
+            dt = client.DATATYPE
+            out = {}
+            for name in ("supply_temp", "return_temp", "tank_top_temp", "outdoor_temp"):
+                p = points[name]
+                out[name] = client.convert_from_registers(regs[p["address"]:p["address"] + 1], dt.INT16) * p["scale"]
+            p = points["flow"]
+            out["flow"] = client.convert_from_registers(regs[p["address"]:p["address"] + 2], dt.FLOAT32)
+            p = points["thermal_power"]
+            out["thermal_power"] = client.convert_from_registers(regs[p["address"]:p["address"] + 2], dt.FLOAT32)
+            return out
+        finally:
+            client.close()
+
+    got = asyncio.run(read())
+    truth = runner.heat_view().points  # the fixture's clock is stopped: the plant holds still
+    for name in ("supply_temp", "return_temp", "tank_top_temp", "outdoor_temp", "flow"):
+        assert got[name] == pytest.approx(truth[name], abs=0.1), name
+    assert got["thermal_power"] == pytest.approx(truth["thermal_power"], rel=1e-3, abs=1)
