@@ -113,6 +113,8 @@ class HeatControllerView:
 
     id: str
     points: dict[str, float | int | bool]
+    # Identity points (model, serial, firmware_version): fixed for the device's life.
+    identity: dict[str, str | float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(slots=True)

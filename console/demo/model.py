@@ -90,6 +90,9 @@ class DemoConfig:
     max_substep_s: float = 60.0
 
 
+HEAT_CONTROLLER_IDENTITY = {"model": "HR-DEMO1", "serial": "HR000042", "firmware_version": 1.02}
+
+
 class DemoSite:
     """The whole demo site. ``step(dt_s)`` advances simulated time; views/readings read it."""
 
@@ -321,7 +324,7 @@ class DemoSite:
             "sensor_fault": pl.sensor_fault,
             "valve_fault": pl.valve_fault,
         }
-        return HeatControllerView(pl.spec.id, pts)
+        return HeatControllerView(pl.spec.id, pts, dict(HEAT_CONTROLLER_IDENTITY))
 
     def gpu_host_view(self) -> GpuHostView:
         if self.host is None:

@@ -63,7 +63,11 @@ class HeatControllerServer:
                  profile: Profile | str | Path = "heatrack-default", host: str = "127.0.0.1",
                  port: int = 0) -> HeatControllerServer:
         """The demo's wiring: serve ``get_view().points``, forward writes to ``control.heat_write``."""
-        return cls(profile, lambda: get_view().points,
+        def points() -> dict[str, Any]:
+            view = get_view()
+            return {**view.identity, **view.points}
+
+        return cls(profile, points,
                    lambda name, value: control.heat_write(get_view().id, name, value),
                    host=host, port=port)
 

@@ -256,3 +256,18 @@ def test_demo_heat_controller_with_plain_pymodbus_reads(runner: DemoRunner) -> N
     for name in ("supply_temp", "return_temp", "tank_top_temp", "outdoor_temp", "flow"):
         assert got[name] == pytest.approx(truth[name], abs=0.1), name
     assert got["thermal_power"] == pytest.approx(truth["thermal_power"], rel=1e-3, abs=1)
+
+
+def test_demo_heat_controller_identity(runner: DemoRunner) -> None:
+    src = ModbusSource(spec_of(runner, "heat1"))
+
+    async def go() -> dict[str, str]:
+        try:
+            return await src.identity()
+        finally:
+            await src.close()
+
+    ident = run(go)
+    expected = runner.heat_view().identity
+    assert ident["model"] == expected["model"] and ident["serial"] == expected["serial"]
+    assert float(ident["firmware_version"]) == pytest.approx(float(expected["firmware_version"]))
