@@ -1,113 +1,323 @@
-"""One poll round of N devices, concurrently, against local Modbus heat controllers.
+"""One poll round of N devices, concurrently, per protocol and for a mixed site.
 
-The peers (our profile-driven pymodbus server, protocols/modbus/server.py) run in a child
-process, so the CPU time measured here is the console's side only: client, profile decoding,
-and the Coordinator's bookkeeping. Per N it reports the wall time of a round (all devices
-polled concurrently) and the CPU time per device per round.
+The network peers (demo Redfish BMCs, demo SNMP agents, profile-driven Modbus heat
+controllers) all run in ONE child process per N, on 127.0.0.1 ephemeral ports, so the CPU
+time measured here is the console's side only: clients, decoding and the Coordinator's
+bookkeeping. NVML is simulated in-process (SimulatedNvml), so only its CPU time means much.
 
-    .venv/bin/python benchmarks/bench_poll.py [--rounds 30] [--sizes 1,10,50]
+Per (protocol, N) it reports the first round (connect, login, Redfish discovery, SNMP
+profile detection) on its own, then the median and p95 wall time of a steady round (all
+devices polled concurrently), CPU per device per round in this process and, for reference,
+in the peer process, and readings per device. A cell stops early once its rounds have
+taken --cell-seconds, so the whole run stays short on a small machine.
+
+    .venv/bin/python benchmarks/bench_poll.py [--rounds 20] [--sizes 1,10,50]
+        [--protocols redfish,snmp,modbus,nvml,mixed] [--v3-sizes 10] [--nvml-sizes 50]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from console.engine.coordinator import Coordinator  # noqa: E402
-from protocols.base import DeviceSpec  # noqa: E402
+from protocols.base import Credentials, DeviceSpec, Source  # noqa: E402
 from protocols.registry import open_source  # noqa: E402
+from protocols.views import (  # noqa: E402
+    GpuHostView,
+    GpuView,
+    OutletView,
+    PduView,
+    PsuView,
+    ServerView,
+    UpsView,
+)
 
+PROTOCOLS = ("redfish", "snmp", "modbus", "nvml", "mixed")
+NETWORKED = ("redfish", "snmp", "modbus")
+MIX_ORDER = ("redfish", "snmp", "modbus", "nvml")  # device i of a mixed site speaks MIX_ORDER[i % 4]
 PROFILE = "heatrack-default"
 POINTS = {"supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
           "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
           "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO"}
+BMC_USER, BMC_PASSWORD = "bench", "bench-password"
+SNMP_RO, SNMP_RW = "bench-ro", "bench-rw"
+V3_USER, V3_AUTH, V3_PRIV = "bench", "bench-auth-key", "bench-priv-key"
+TIMEOUT_S = 10.0  # generous: a 2-core box running 150 peers is slow, and a miss aborts the cell
 
 
-async def serve(n: int) -> None:
-    """Child: N servers on ephemeral 127.0.0.1 ports; print them; run until stdin closes."""
+# ---------------------------------------------------------------- static demo views
+def _gpu(i: int) -> GpuView:
+    return GpuView(index=i, name="NVIDIA H100 80GB HBM3", uuid=f"GPU-bench-0000-4000-8000-{i:012d}",
+                   temperature_c=55.5 + i, power_w=310.25 + 10 * i, energy_j=1.5e6 + i,
+                   power_limit_w=650.0, power_limit_min_w=200.0, power_limit_max_w=700.0,
+                   power_limit_default_w=700.0, utilization_pct=87.0 - i, memory_used_b=10 << 30,
+                   memory_total_b=80 << 30, fan_pct=None if i % 2 else 42.0,
+                   throttle_reasons=0x4 if i == 0 else 0)
+
+
+def server_view(n: int) -> ServerView:
+    """A 2U server with two GPUs on a liquid loop, the shape of tests/protocols/test_redfish_server.py."""
+    return ServerView(
+        id=f"srv{n}", name=f"Rack server {n}", model="HR-2U-H100", serial=f"SN-{n:04d}", powered=True,
+        reachable=True, inlet_c=21.5, exhaust_c=38.25, cpu_temps_c=[61.0, 63.5],
+        fans_rpm=[8200.0, 8350.0, 7900.0],
+        psus=[PsuView("PSU1", 905.5, 860.0, 231.2, 1234.5), PsuView("PSU2", 899.0, 851.5, 230.8, 1200.25)],
+        chassis_power_w=1804.5, energy_kwh=2434.75, power_limit_w=1800.0, power_limit_min_w=600.0,
+        power_limit_max_w=2400.0, gpus=[_gpu(0), _gpu(1)], coolant_supply_c=35.0, coolant_return_c=45.5,
+        coolant_flow_lpm=6.0, liquid_fraction=0.7)
+
+
+def ups_view(n: int) -> UpsView:
+    return UpsView(id=f"ups{n}", model="Smart-UPS SRT 3000", on_battery=False, low_battery=False,
+                   battery_charge_pct=100.0, runtime_s=1860.0, battery_voltage_v=54.6,
+                   battery_temp_c=27.0, input_voltage_v=231.0, input_frequency_hz=50.0,
+                   output_voltage_v=230.0, output_power_w=1384.0, output_load_pct=46.0,
+                   seconds_on_battery=0.0, self_test_result="pass", alarms=[])
+
+
+def pdu_view(n: int) -> PduView:
+    outlets = [OutletView(number=i, name=f"srv{i}", on=i % 5 != 0, power_w=40.0 * i,
+                          current_a=round(0.17 * i, 2), energy_kwh=1.5 * i) for i in range(1, 25)]
+    return PduView(id=f"pdu{n}", model="AP8641", voltage_v=231.0, power_w=sum(o.power_w for o in outlets),
+                   current_a=round(sum(o.current_a for o in outlets), 1),
+                   energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
+
+
+def gpu_host_view(n: int) -> GpuHostView:
+    return GpuHostView(id=f"gpuhost{n}", driver_version="550.54.15", gpus=[_gpu(i) for i in range(4)])
+
+
+class NullControl:
+    """DemoControl that refuses nothing and changes nothing: the benchmark only reads."""
+
+    def set_power_limit(self, server_id: str, watts: float | None) -> None: ...
+    def set_gpu_power_limit(self, host_id: str, gpu_index: int, watts: float) -> None: ...
+    def set_outlet(self, pdu_id: str, outlet: int, command: str) -> None: ...
+    def ups_self_test(self, ups_id: str) -> None: ...
+    def heat_write(self, controller_id: str, point: str, value: float | int | bool) -> None: ...
+
+
+# ---------------------------------------------------------------- the peer process
+async def serve(counts: dict[str, int]) -> None:
+    """Child: the requested peers on ephemeral 127.0.0.1 ports; print their ports as JSON;
+    run until stdin closes. SNMP agent i is a UPS when i is even, a PDU when odd."""
     from protocols.modbus.server import HeatControllerServer
+    from protocols.redfish.server import DemoRedfishService
+    from protocols.snmp.agent import DemoSnmpAgent
 
-    servers = [HeatControllerServer(PROFILE, lambda: POINTS, lambda name, v: None) for _ in range(n)]
-    ports = [await s.start() for s in servers]
+    control = NullControl()
+    heat = [HeatControllerServer(PROFILE, lambda: POINTS, lambda name, v: None)
+            for _ in range(counts.get("modbus", 0))]
+    bmcs = [DemoRedfishService(lambda v=server_view(i): v, control, username=BMC_USER, password=BMC_PASSWORD)
+            for i in range(counts.get("redfish", 0))]
+    agents = [DemoSnmpAgent((lambda v=ups_view(i): v) if i % 2 == 0 else None,
+                            (lambda v=pdu_view(i): v) if i % 2 else None, control,
+                            community_ro=SNMP_RO, community_rw=SNMP_RW, v3_user=V3_USER,
+                            v3_auth_key=V3_AUTH, v3_priv_key=V3_PRIV)
+              for i in range(counts.get("snmp", 0))]
+    ports = {"modbus": [await s.start() for s in heat], "redfish": [b.start() for b in bmcs],
+             "snmp": [a.start() for a in agents]}
     print(json.dumps(ports), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    for s in servers:
+    for a in agents:
+        a.stop()
+    for b in bmcs:
+        b.stop()
+    for s in heat:
         await s.stop()
 
 
-async def bench(ports: list[int], rounds: int) -> dict[str, float]:
-    coords = []
-    for i, port in enumerate(ports):
+def proc_cpu_s(pid: int) -> float | None:
+    """utime + stime of another process (Linux /proc; None elsewhere), 10 ms resolution."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- the console's side
+Opener = Callable[[], Source]
+
+
+def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False) -> tuple[DeviceSpec, Opener]:
+    """Spec and opener of device i of a protocol; network devices use peer i of that protocol."""
+    if protocol == "redfish":
+        spec = DeviceSpec(id=f"srv{i}", kind="server", protocol="redfish",
+                          address=f"127.0.0.1:{ports['redfish'][i]}", options={"auth": "session"},
+                          credentials=Credentials(username=BMC_USER, password=BMC_PASSWORD), timeout_s=TIMEOUT_S)
+    elif protocol == "snmp":
+        creds = (Credentials(username=V3_USER, auth_key=V3_AUTH, priv_key=V3_PRIV) if v3
+                 else Credentials(community=SNMP_RO))
+        spec = DeviceSpec(id=f"{'ups' if i % 2 == 0 else 'pdu'}{i}", kind="ups" if i % 2 == 0 else "pdu",
+                          protocol="snmp", address=f"127.0.0.1:{ports['snmp'][i]}",
+                          options={"version": "3" if v3 else "2c"}, credentials=creds, timeout_s=TIMEOUT_S)
+    elif protocol == "modbus":
         spec = DeviceSpec(id=f"heat{i}", kind="heat_controller", protocol="modbus",
-                          address=f"127.0.0.1:{port}", profile=PROFILE, timeout_s=5.0)
-        coords.append(Coordinator(spec.id, spec.address, lambda spec=spec: open_source(spec),
-                                  interval=10.0, timeout=10.0))
-    t0 = time.perf_counter()
-    first = await asyncio.gather(*(c.poll_once() for c in coords))  # connects
-    connect_wall = time.perf_counter() - t0
+                          address=f"127.0.0.1:{ports['modbus'][i]}", profile=PROFILE, timeout_s=TIMEOUT_S)
+    elif protocol == "nvml":
+        from protocols.nvml.client import NvmlSource
+        from protocols.nvml.sim import SimulatedNvml
+
+        spec = DeviceSpec(id=f"gpuhost{i}", kind="gpu_host", protocol="nvml", address="", timeout_s=TIMEOUT_S)
+        view = gpu_host_view(i)
+        return spec, lambda: NvmlSource(spec, nvml_module=SimulatedNvml(lambda: view))
+    else:
+        raise ValueError(protocol)
+    return spec, lambda: open_source(spec)
+
+
+def site(protocol: str, n: int, ports: dict[str, list[int]], v3: bool) -> tuple[str, list[tuple[DeviceSpec, Opener]]]:
+    """(label, devices) of one benchmark cell."""
+    if protocol != "mixed":
+        label = "snmp v3" if v3 else ("snmp v2c" if protocol == "snmp" else protocol)
+        return label, [device(protocol, i, ports, v3) for i in range(n)]
+    devs = [device(MIX_ORDER[i % 4], i, ports) for i in range(n)]  # peer i of that protocol
+    mix = {p: sum(1 for i in range(n) if MIX_ORDER[i % 4] == p) for p in MIX_ORDER}
+    return "mixed " + "+".join(f"{c}{p[0].upper()}" for p, c in mix.items() if c), devs
+
+
+async def bench(devices: list[tuple[DeviceSpec, Opener]], rounds: int, cell_s: float, peer_pid: int) -> dict[str, Any]:
+    coords = [Coordinator(spec.id, spec.address, opener, interval=10.0, timeout=TIMEOUT_S + 5)
+              for spec, opener in devices]
+    n = len(coords)
+    w0, c0 = time.perf_counter(), time.process_time()
+    first = await asyncio.gather(*(c.poll_once() for c in coords))  # connect, login, discovery
+    first_wall, first_cpu = time.perf_counter() - w0, time.process_time() - c0
     bad = [b.status.message for b in first if not b.status.available]
     if bad:
-        raise SystemExit(f"first round failed: {bad[:3]}")
-    walls, cpus, readings = [], [], 0
+        raise SystemExit(f"first round failed ({len(bad)}/{n}): {bad[:3]}")
+    walls: list[float] = []
+    cpus: list[float] = []
+    readings = 0
+    p0, t_start = proc_cpu_s(peer_pid), time.perf_counter()
     for _ in range(rounds):
         w0, c0 = time.perf_counter(), time.process_time()
         batches = await asyncio.gather(*(c.poll_once() for c in coords))
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
         readings = sum(len(b.readings) for b in batches)
-        assert all(b.status.available for b in batches), [b.status.message for b in batches]
+        failed = [b.status.message for b in batches if not b.status.available]
+        if failed:
+            raise SystemExit(f"round failed ({len(failed)}/{n}): {failed[:3]}")
+        if time.perf_counter() - t_start > cell_s:
+            break
+    p1 = proc_cpu_s(peer_pid)
     for c in coords:
         await c._close_source()
-    n = len(ports)
+    done = len(walls)
     walls.sort()
     return {
-        "n": n, "connect_ms": connect_wall * 1e3,
+        "n": n, "rounds": done, "first_ms": first_wall * 1e3, "first_cpu_dev_ms": first_cpu * 1e3 / n,
         "wall_ms": statistics.median(walls) * 1e3,
-        "wall_p95_ms": walls[min(len(walls) - 1, int(0.95 * len(walls)))] * 1e3,
-        "wall_per_dev_ms": statistics.median(walls) * 1e3 / n,
-        "cpu_per_dev_ms": statistics.median(cpus) * 1e3 / n,
-        "readings": readings,
+        "wall_p95_ms": walls[min(done - 1, int(0.95 * done))] * 1e3,
+        "cpu_dev_ms": statistics.median(cpus) * 1e3 / n,
+        "peer_cpu_dev_ms": None if p0 is None or p1 is None else (p1 - p0) * 1e3 / done / n,
+        "readings_dev": readings / n,
     }
+
+
+def run_cell(devices: list[tuple[DeviceSpec, Opener]], args: argparse.Namespace, peer_pid: int) -> dict[str, Any]:
+    """One cell on a fresh loop, with the thread pool the console's engine gets by default."""
+    return asyncio.run(bench(devices, args.rounds, args.cell_seconds, peer_pid))
+
+
+def warm_imports() -> None:
+    """Import every client stack (and parse the SNMP profiles) up front: the console does that
+    once at start-up, so a first round should show connect/discovery, not Python imports."""
+    import protocols.modbus.client  # noqa: F401
+    import protocols.nvml.client  # noqa: F401
+    import protocols.nvml.sim  # noqa: F401
+    import protocols.redfish.client  # noqa: F401
+    from protocols.snmp.profiles import load_profiles
+
+    load_profiles()
+
+
+# ---------------------------------------------------------------- main
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--sizes", default="1,10,50")
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=20, help="steady rounds per cell, at most (default 20)")
+    ap.add_argument("--cell-seconds", type=float, default=6.0,
+                    help="stop a cell's steady rounds after this long (default 6 s; at least one round)")
+    ap.add_argument("--sizes", default="1,10,50", help="device counts N (default 1,10,50)")
+    ap.add_argument("--protocols", default=",".join(PROTOCOLS), help=f"subset of {','.join(PROTOCOLS)}")
+    ap.add_argument("--v3-sizes", default="10", help="N at which SNMP is also measured over v3 (default 10)")
+    ap.add_argument("--nvml-sizes", default="50", help="N at which simulated NVML is measured (default 50)")
     args = ap.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve))
+        asyncio.run(serve(json.loads(args.serve)))
         return 0
-    rows = []
-    for n in (int(x) for x in args.sizes.split(",")):
-        peer = subprocess.Popen([sys.executable, __file__, "--serve", str(n)],
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = set(protocols) - set(PROTOCOLS)
+    if unknown:
+        ap.error(f"unknown protocol(s): {', '.join(sorted(unknown))}")
+    v3_sizes, nvml_sizes = set(_ints(args.v3_sizes)), set(_ints(args.nvml_sizes))
+    warm_imports()
+    rows: list[tuple[str, dict[str, Any]]] = []
+    t_all = time.perf_counter()
+    for n in _ints(args.sizes):
+        # Every network peer any cell at this N needs, all in one child process.
+        counts = {p: n for p in NETWORKED if p in protocols or "mixed" in protocols}
+        cells: list[tuple[str, bool]] = []
+        for p in protocols:
+            if p == "nvml" and n not in nvml_sizes:
+                continue
+            cells.append((p, False))
+            if p == "snmp" and n in v3_sizes:
+                cells.append((p, True))
+        peer = subprocess.Popen([sys.executable, __file__, "--serve", json.dumps(counts)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert peer.stdout is not None
             line = peer.stdout.readline()
             if not line:
                 raise SystemExit("peer process failed to start")
-            rows.append(asyncio.run(bench(json.loads(line), args.rounds)))
+            ports = json.loads(line)
+            for p, v3 in cells:
+                label, devs = site(p, n, ports, v3)
+                t0 = time.perf_counter()
+                row = run_cell(devs, args, peer.pid)
+                rows.append((label, row))
+                print(f"  {label:<22} N={n:<3} {row['rounds']:>3} rounds in {time.perf_counter() - t0:5.1f} s",
+                      file=sys.stderr, flush=True)
         finally:
             assert peer.stdin is not None
             peer.stdin.close()
             peer.wait(30)
-    print(f"Modbus TCP heat controllers ({PROFILE}), {args.rounds} rounds each; peers in a child process")
-    head = ("N", "connect ms", "round ms (median)", "round ms (p95)", "wall/dev ms", "CPU/dev/round ms",
-            "readings/round")
-    print(" | ".join(head))
-    print(" | ".join("---" for _ in head))
-    for r in rows:
-        print(f"{r['n']} | {r['connect_ms']:.1f} | {r['wall_ms']:.2f} | {r['wall_p95_ms']:.2f} | "
-              f"{r['wall_per_dev_ms']:.3f} | {r['cpu_per_dev_ms']:.3f} | {r['readings']}")
+    total = time.perf_counter() - t_all
+    workers = min(32, (os.cpu_count() or 1) + 4)
+    print(f"\nOne concurrent poll round of N devices via console.engine Coordinator; peers in one child process "
+          f"per N; {os.cpu_count()} CPUs, default thread pool {workers} workers; total {total:.0f} s")
+    print("first round: includes connect/login (Redfish session + discovery, SNMP profile detection); "
+          "CPU columns: ms per device per round (median), this process / the peer process")
+    head = ("protocol", "N", "rounds", "first round ms", "first CPU/dev ms", "round ms (median)",
+            "round ms (p95)", "CPU/dev/round ms", "peer CPU/dev/round ms", "readings/dev")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for label, r in rows:
+        peer_cpu = "n/a" if r["peer_cpu_dev_ms"] is None else f"{r['peer_cpu_dev_ms']:.2f}"
+        if label.startswith("nvml"):
+            peer_cpu = "in-process"
+        print(f"| {label} | {r['n']} | {r['rounds']} | {r['first_ms']:.1f} | {r['first_cpu_dev_ms']:.2f} | "
+              f"{r['wall_ms']:.2f} | {r['wall_p95_ms']:.2f} | {r['cpu_dev_ms']:.3f} | {peer_cpu} | "
+              f"{r['readings_dev']:.1f} |")
     return 0
 
 
