@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         split = QSplitter()
         split.addWidget(self.devices)
         split.addWidget(right)
-        split.setSizes([680, 600])
+        split.setSizes([800, 480])
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.addWidget(banner)
