@@ -11,13 +11,14 @@ devices polled concurrently), CPU per device per round in this process and, for 
 in the peer process, and readings per device. A cell stops early once its rounds have
 taken --cell-seconds, so the whole run stays short on a small machine.
 
-    .venv/bin/python benchmarks/bench_poll.py [--rounds 20] [--sizes 1,10,50]
+    .venv/bin/python benchmarks/bench_poll.py [--rounds 30] [--cell-seconds 10] [--sizes 1,10,50]
         [--protocols redfish,snmp,modbus,nvml,mixed] [--v3-sizes 10] [--nvml-sizes 50]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import statistics
@@ -26,14 +27,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from console.engine.coordinator import Coordinator  # noqa: E402
-from protocols.base import Credentials, DeviceSpec, Source  # noqa: E402
-from protocols.registry import open_source  # noqa: E402
-from protocols.views import (  # noqa: E402
+from console.engine.coordinator import Coordinator
+from protocols.base import Credentials, DeviceSpec, Source
+from protocols.registry import open_source
+from protocols.views import (
     GpuHostView,
     GpuView,
     OutletView,
@@ -47,7 +48,7 @@ PROTOCOLS = ("redfish", "snmp", "modbus", "nvml", "mixed")
 NETWORKED = ("redfish", "snmp", "modbus")
 MIX_ORDER = ("redfish", "snmp", "modbus", "nvml")  # device i of a mixed site speaks MIX_ORDER[i % 4]
 PROFILE = "heatrack-default"
-POINTS = {"supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
+POINTS: dict[str, float | int | bool | str] = {"supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
           "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
           "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO"}
 BMC_USER, BMC_PASSWORD = "bench", "bench-password"
@@ -98,6 +99,14 @@ def gpu_host_view(n: int) -> GpuHostView:
     return GpuHostView(id=f"gpuhost{n}", driver_version="550.54.15", gpus=[_gpu(i) for i in range(4)])
 
 
+T = TypeVar("T")
+
+
+def const(value: T) -> Callable[[], T]:
+    """A view getter that always returns the same snapshot: only the protocol path is measured."""
+    return lambda: value
+
+
 class NullControl:
     """DemoControl that refuses nothing and changes nothing: the benchmark only reads."""
 
@@ -105,7 +114,7 @@ class NullControl:
     def set_gpu_power_limit(self, host_id: str, gpu_index: int, watts: float) -> None: ...
     def set_outlet(self, pdu_id: str, outlet: int, command: str) -> None: ...
     def ups_self_test(self, ups_id: str) -> None: ...
-    def heat_write(self, controller_id: str, point: str, value: float | int | bool) -> None: ...
+    def heat_write(self, controller_id: str, point: str, value: float | bool) -> None: ...
 
 
 # ---------------------------------------------------------------- the peer process
@@ -117,12 +126,12 @@ async def serve(counts: dict[str, int]) -> None:
     from protocols.snmp.agent import DemoSnmpAgent
 
     control = NullControl()
-    heat = [HeatControllerServer(PROFILE, lambda: POINTS, lambda name, v: None)
+    heat = [HeatControllerServer(PROFILE, const(POINTS), lambda name, v: None)
             for _ in range(counts.get("modbus", 0))]
-    bmcs = [DemoRedfishService(lambda v=server_view(i): v, control, username=BMC_USER, password=BMC_PASSWORD)
+    bmcs = [DemoRedfishService(const(server_view(i)), control, username=BMC_USER, password=BMC_PASSWORD)
             for i in range(counts.get("redfish", 0))]
-    agents = [DemoSnmpAgent((lambda v=ups_view(i): v) if i % 2 == 0 else None,
-                            (lambda v=pdu_view(i): v) if i % 2 else None, control,
+    agents = [DemoSnmpAgent(const(ups_view(i)) if i % 2 == 0 else None,
+                            const(pdu_view(i)) if i % 2 else None, control,
                             community_ro=SNMP_RO, community_rw=SNMP_RW, v3_user=V3_USER,
                             v3_auth_key=V3_AUTH, v3_priv_key=V3_PRIV)
               for i in range(counts.get("snmp", 0))]
@@ -171,8 +180,8 @@ def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False)
         from protocols.nvml.sim import SimulatedNvml
 
         spec = DeviceSpec(id=f"gpuhost{i}", kind="gpu_host", protocol="nvml", address="", timeout_s=TIMEOUT_S)
-        view = gpu_host_view(i)
-        return spec, lambda: NvmlSource(spec, nvml_module=SimulatedNvml(lambda: view))
+        view = const(gpu_host_view(i))
+        return spec, lambda: NvmlSource(spec, nvml_module=SimulatedNvml(view))
     else:
         raise ValueError(protocol)
     return spec, lambda: open_source(spec)
@@ -236,10 +245,8 @@ def run_cell(devices: list[tuple[DeviceSpec, Opener]], args: argparse.Namespace,
 def warm_imports() -> None:
     """Import every client stack (and parse the SNMP profiles) up front: the console does that
     once at start-up, so a first round should show connect/discovery, not Python imports."""
-    import protocols.modbus.client  # noqa: F401
-    import protocols.nvml.client  # noqa: F401
-    import protocols.nvml.sim  # noqa: F401
-    import protocols.redfish.client  # noqa: F401
+    for name in ("modbus.client", "nvml.client", "nvml.sim", "redfish.client", "snmp.client"):
+        importlib.import_module(f"protocols.{name}")
     from protocols.snmp.profiles import load_profiles
 
     load_profiles()
@@ -253,9 +260,9 @@ def _ints(text: str) -> list[int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--serve", help=argparse.SUPPRESS)
-    ap.add_argument("--rounds", type=int, default=20, help="steady rounds per cell, at most (default 20)")
-    ap.add_argument("--cell-seconds", type=float, default=6.0,
-                    help="stop a cell's steady rounds after this long (default 6 s; at least one round)")
+    ap.add_argument("--rounds", type=int, default=30, help="steady rounds per cell, at most (default 30)")
+    ap.add_argument("--cell-seconds", type=float, default=10.0,
+                    help="stop a cell's steady rounds after this long (default 10 s; at least one round)")
     ap.add_argument("--sizes", default="1,10,50", help="device counts N (default 1,10,50)")
     ap.add_argument("--protocols", default=",".join(PROTOCOLS), help=f"subset of {','.join(PROTOCOLS)}")
     ap.add_argument("--v3-sizes", default="10", help="N at which SNMP is also measured over v3 (default 10)")
