@@ -113,6 +113,10 @@ def url_to_spec(url: str, *, user: str | None = None, password: str | None = Non
             if not tls:
                 raise UsageError("--ca-file applies to HTTPS (redfish://), not redfish+http://")
             options["ca_file"] = ca_file
+        elif tls:
+            from console.paths import pin_store_path
+
+            options["pin_store"] = str(pin_store_path())  # pins outlive the probe
         creds = Credentials(username=user or url_user or stored.username,
                             password=password if password is not None else stored.password)
     elif scheme == "snmp":

@@ -369,10 +369,16 @@ def _keys_at(data: Any, loc: tuple[str | int, ...]) -> set[str | int]:
 
 def device_spec(dev: Device, credentials: Credentials | None = None) -> DeviceSpec:
     """What a protocol client needs for ``dev``."""
+    options = dict(dev.options)
+    if dev.protocol == "redfish" and dev.tls and "ca_file" not in options:
+        from console.paths import pin_store_path
+
+        # Pins must outlive the process, or every start would trust a new certificate.
+        options.setdefault("pin_store", str(pin_store_path()))
     return DeviceSpec(
         id=dev.id, kind=dev.kind, protocol=dev.protocol,
         address="" if dev.protocol == "nvml" else dev.address,
-        profile=dev.profile, options=dict(dev.options),
+        profile=dev.profile, options=options,
         credentials=credentials or Credentials(), timeout_s=dev.timeout, tls=dev.tls,
         poll_interval_s=dev.poll_interval,
     )

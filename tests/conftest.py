@@ -10,6 +10,12 @@ from tests.support import PEERS
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pinned certificates and default databases go to a temporary folder, never $HOME."""
+    monkeypatch.setenv("HEATRACK_DATA_DIR", str(tmp_path_factory.mktemp("heatrack-data")))
+
+
 @pytest.fixture(scope="session")
 def peers_dir() -> Path:
     """../shared/peers (or $HEATRACK_PEERS). Tests that need it skip when it is absent."""

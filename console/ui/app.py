@@ -13,11 +13,9 @@ from console.display import has_display, no_display_message
 
 
 def default_db_path(site_file: str | Path) -> Path:
-    import platformdirs
+    from console.paths import data_dir
 
-    folder = Path(platformdirs.user_data_dir("heatrack"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{Path(site_file).stem}.db"
+    return data_dir() / f"{Path(site_file).stem}.db"
 
 
 class ConsoleSession:

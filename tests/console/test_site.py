@@ -130,3 +130,12 @@ def test_demo_references_resolve_anywhere_and_env_json(monkeypatch: pytest.Monke
     monkeypatch.delenv("HR_MISSING", raising=False)
     with pytest.raises(SecretError, match="HR_MISSING is not set"):
         resolve("env:HR_MISSING")
+
+
+def test_https_devices_pin_into_a_file_that_outlives_the_process(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEATRACK_DATA_DIR", str(tmp_path))
+    site = load_site(EXAMPLE)
+    spec = device_spec(site.device("srv1"))
+    assert spec.tls and Path(spec.options["pin_store"]).parent == tmp_path
+    assert "pin_store" not in device_spec(site.device("heat1")).options
