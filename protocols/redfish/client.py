@@ -138,6 +138,8 @@ class RedfishSource:
                 return self._certificate_changed()
             if isinstance(cause, requests.exceptions.SSLError):
                 return self._err(AuthFailed, f"{what}: TLS certificate not trusted: {_short(cause)}")
+            if isinstance(cause, requests.exceptions.TooManyRedirects):
+                return self._redirect_refused(cause, what)
             return self._err(Unreachable, f"{what}: {type(cause).__name__}: {_short(cause)}")
         if isinstance(exc, JsonDecodingError):
             return self._err(BadData, f"{what}: invalid JSON")
@@ -146,6 +148,15 @@ class RedfishSource:
         if isinstance(exc, parse.BadValue):
             return self._err(BadData, f"{what}: {exc}")
         return self._err(BadData, f"{what}: {type(exc).__name__}: {_short(exc)}")
+
+    def _redirect_refused(self, exc: requests.exceptions.TooManyRedirects, what: str) -> DeviceError:
+        resp = exc.response
+        status = resp.status_code if resp is not None else "3xx"
+        target = resp.headers.get("Location", "?") if resp is not None else "?"
+        hint = " (the BMC wants HTTPS: use redfish://)" if not self.spec.tls and \
+            str(target).lower().startswith("https:") else ""
+        return self._err(BadData, f"{what}: HTTP {status} redirect to {_short(target)} refused: credentials "
+                                  f"and session go only to {self.spec.address}{hint}")
 
     def _certificate_changed(self) -> DeviceError:
         pinned = self.pins.get(self.pin_key) or "?"
@@ -194,6 +205,10 @@ class RedfishSource:
             base_url=f"{scheme}://{host}:{self.port}", username=spec.credentials.username,
             password=spec.credentials.password, default_prefix=ROOT, cafile=cafile,
             timeout=spec.timeout_s, max_retry=0, check_connectivity=False, https_adapter=adapter)
+        # Never follow a redirect: requests would replay the session POST (password) or send
+        # X-Auth-Token to wherever it points, over plain HTTP or to another host, bypassing
+        # the pinned certificate. Also covers the library's own login and logout requests.
+        client._session.max_redirects = 0
         try:
             resp = self._request(client, "GET", ROOT)
             if resp.status == 503:

@@ -56,6 +56,8 @@ class FakeBmc:
                  store_patches: bool = True, etag: str | None = None) -> None:
         self.resources, self.password, self.sessions = resources, password, sessions
         self.store_patches, self.etag = store_patches, etag
+        # path -> (status, headers) answered instead of the resource (redirects, busy).
+        self.overrides: dict[str, tuple[int, dict[str, str]]] = {}
         self.tokens: dict[str, str] = {}
         self.log: list[tuple[str, str, dict[str, str], bytes]] = []
         bmc = self
@@ -103,6 +105,9 @@ class FakeBmc:
         headers = dict(h.headers)
         self.log.append((method, path, headers, body))
         extra: dict[str, str] = {}
+        if path in self.overrides:
+            status, hdrs = self.overrides[path]
+            return self._send(h, status, {}, hdrs)
         if method == "POST" and path == SESSIONS:
             if not self.sessions:
                 return self._send(h, 405, {})
@@ -300,6 +305,25 @@ def test_wrong_password_is_auth_failed(bmc_factory: Any, auth: str) -> None:
     with pytest.raises(AuthFailed) as err:
         poll(spec(bmc.address, password="wrong", auth=auth))
     assert "srv9" in str(err.value) and "401" in str(err.value)
+
+
+def test_redirects_are_not_followed_with_credentials(bmc_factory: Any) -> None:
+    """A BMC (or whatever answers at its address) that redirects the session login or a
+    resource elsewhere must not get the password or the session token sent there: that would
+    bypass the pinned certificate (https -> http, or another host)."""
+    elsewhere = bmc_factory()
+    bmc = bmc_factory(password="secret")
+    bmc.overrides[SESSIONS] = (307, {"Location": f"http://{elsewhere.address}{SESSIONS}"})
+    with pytest.raises(BadData, match="redirect") as err:
+        poll(spec(bmc.address))
+    assert "srv9" in str(err.value) and elsewhere.address in str(err.value)
+    assert elsewhere.log == [], "the login was replayed to another address"
+
+    bmc.overrides.clear()
+    bmc.overrides[POWER] = (302, {"Location": f"http://{elsewhere.address}{POWER}"})
+    with pytest.raises(BadData, match="redirect"):
+        poll(spec(bmc.address))
+    assert elsewhere.log == [], "the session token was sent to another address"
 
 
 # ---------------------------------------------------------------- actions
