@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ROOT = "/redfish/v1"
 _MISSING = {404, 405, 410, 501}  # a link that leads nowhere: tolerated
+_BUSY = {429, 503}  # the BMC asks to come back later
 
 
 @dataclasses.dataclass(slots=True)
@@ -308,6 +309,9 @@ class RedfishSource:
             raise self._map_exception(exc, f"GET {uri}") from exc
         if resp.status in (401, 403):
             raise self._err(AuthFailed, f"GET {uri}: HTTP {resp.status}, credentials refused")
+        if resp.status in _BUSY:
+            # "Try later", not "missing": during discovery it would drop the resource for good.
+            raise self._err(Unreachable, f"GET {uri}: HTTP {resp.status} (BMC busy){_retry_after(resp)}")
         if resp.status == 200:
             return self._json(resp, uri)
         if optional and (resp.status in _MISSING or resp.status >= 500):
@@ -558,6 +562,13 @@ def _primary_chassis(chassis: list[tuple[str, Payload]]) -> str | None:
         if links.get("ComputerSystems"):
             return uri
     return chassis[0][0] if chassis else None
+
+
+def _retry_after(resp: RestResponse) -> str:
+    value = (resp.getheader("Retry-After") or "").strip()
+    if value.isdigit():
+        return f", retry after {int(value)} s"
+    return f", retry after {_short(value)[:40]}" if value else ""
 
 
 def _fmt(v: float | None) -> str:

@@ -326,6 +326,27 @@ def test_redirects_are_not_followed_with_credentials(bmc_factory: Any) -> None:
     assert elsewhere.log == [], "the session token was sent to another address"
 
 
+def test_busy_bmc_during_discovery_is_retried_not_forgotten(bmc_factory: Any) -> None:
+    """HTTP 503 (iDRAC: too many sessions, web server busy) on a resource during discovery is
+    "try later", not "this resource does not exist": the power readings must come back."""
+    bmc = bmc_factory(password="secret")
+    bmc.overrides[POWER] = (503, {"Retry-After": "7"})
+
+    async def go() -> list[Reading]:
+        src = RedfishSource(spec(bmc.address))
+        try:
+            with pytest.raises(Unreachable, match="503") as err:
+                await src.poll()
+            assert "7 s" in str(err.value)
+            bmc.overrides.clear()
+            return await src.poll()
+        finally:
+            await src.close()
+
+    readings = asyncio.run(go())
+    assert values(readings)["chassis", "power"] == tree()[POWER]["PowerControl"][0]["PowerConsumedWatts"]
+
+
 # ---------------------------------------------------------------- actions
 def test_power_limit_written_via_control_and_read_back(bmc_factory: Any) -> None:
     bmc = bmc_factory(etag='W/"7"')
