@@ -293,7 +293,8 @@ class Coordinator:
     def backoff(self, failures: int) -> float:
         """Delay after ``failures`` unreachable polls in a row: the interval, then doubling
         (interval x 2^(n-1)) up to max_backoff, with +-JITTER."""
-        base = min(self.interval * 2 ** max(0, failures - 1), self.max_backoff)
+        # 2.0 ** n overflows a float past n = 1023 (days of a device off at the cap): clamp n
+        base = min(self.interval * 2.0 ** min(max(0, failures - 1), 60), self.max_backoff)
         if failures <= 1:
             return base
         return min(base * (1 + JITTER * (2 * self._rng() - 1)), self.max_backoff)

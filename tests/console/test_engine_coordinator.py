@@ -218,6 +218,18 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert c_default.backoff(100) == MAX_BACKOFF_S
 
 
+def test_device_unreachable_for_days_keeps_being_polled_and_recovers() -> None:
+    # at the 300 s cap, 1,100 failures in a row is about 3.8 days of a powered-off server:
+    # the backoff must stay capped (no float overflow of interval x 2^n) and polling go on
+    script: list[Outcome] = [unreachable()] * 1100 + [OK]
+    c, clock, _, _ = make(script, interval=10.0)
+    batches = run_until(c, len(script))
+    assert len(batches) == len(script)
+    assert batches[-1].status.state is DeviceState.OK
+    assert max(clock.sleeps) <= MAX_BACKOFF_S
+    assert c.backoff(5000) <= MAX_BACKOFF_S
+
+
 def test_unreachable_status_reports_next_poll_after_backoff() -> None:
     c, clock, _, _ = make([unreachable()] * 3, interval=5.0)
 
