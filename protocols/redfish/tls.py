@@ -97,3 +97,9 @@ class PinnedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         kwargs["assert_fingerprint"] = self.fingerprint
         super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):  # type: ignore[no-untyped-def]
+        # $HTTPS_PROXY connections come from a second pool that init_poolmanager never sees:
+        # without this, an intercepting proxy's certificate would be accepted unchecked.
+        proxy_kwargs["assert_fingerprint"] = self.fingerprint
+        return super().proxy_manager_for(proxy, **proxy_kwargs)

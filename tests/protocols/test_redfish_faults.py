@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import select
 import socket
+import socketserver
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +23,7 @@ from protocols.base import (
     ActionRefused,
     AuthFailed,
     BadData,
+    CertificateChanged,
     Credentials,
     DeviceSpec,
     Reading,
@@ -53,7 +58,8 @@ class FakeBmc:
     but the service root needs a session token or Basic credentials."""
 
     def __init__(self, resources: dict[str, Any], password: str | None = None, sessions: bool = True,
-                 store_patches: bool = True, etag: str | None = None) -> None:
+                 store_patches: bool = True, etag: str | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.resources, self.password, self.sessions = resources, password, sessions
         self.store_patches, self.etag = store_patches, etag
         # path -> (status, headers) answered instead of the resource (redirects, busy).
@@ -79,6 +85,10 @@ class FakeBmc:
                 bmc.handle(self, "DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # (certificate, key): serve HTTPS
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -345,6 +355,80 @@ def test_busy_bmc_during_discovery_is_retried_not_forgotten(bmc_factory: Any) ->
 
     readings = asyncio.run(go())
     assert values(readings)["chassis", "power"] == tree()[POWER]["PowerControl"][0]["PowerConsumedWatts"]
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy that tunnels every request to ``target`` whatever was asked: what
+    a TLS-intercepting proxy (or a hijacked one) looks like to the client."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.tunnels = 0
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = self.request.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                proxy.tunnels += 1
+                with socket.create_connection(target, timeout=5) as up:
+                    self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    socks = [self.request, up]
+                    while True:
+                        ready, _, _ = select.select(socks, [], [], 5)
+                        if not ready:
+                            return
+                        for s in ready:
+                            data = s.recv(65536)
+                            if not data:
+                                return
+                            (up if s is self.request else self.request).sendall(data)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_pinned_certificate_is_checked_through_an_https_proxy(
+        bmc_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests routes HTTPS through $HTTPS_PROXY with a second connection pool: the pin must
+    hold there too, or an intercepting proxy reads the password and feeds us its data."""
+    from tests.protocols.test_redfish_client import _self_signed
+
+    genuine = bmc_factory(password="secret", tls=_self_signed(tmp_path, "genuine")[:2])
+    impostor = bmc_factory(tls=_self_signed(tmp_path, "impostor")[:2])
+    proxy = ConnectProxy(("127.0.0.1", impostor.server.server_address[1]))
+    try:
+        for var in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("https_proxy", proxy.url)
+        with pytest.raises(CertificateChanged):
+            poll(spec(genuine.address, tls=True))  # pins the genuine one directly, then the proxy
+        assert proxy.tunnels >= 1, "the test proxy was not used"
+        assert impostor.log == [], "requests went to the impostor behind the proxy"
+    finally:
+        proxy.close()
+    honest = ConnectProxy(("127.0.0.1", genuine.server.server_address[1]))
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", honest.url)
+        monkeypatch.setenv("https_proxy", honest.url)
+        _, readings = poll(spec(genuine.address, tls=True))  # a proxy that only tunnels still works
+        assert honest.tunnels >= 1
+        assert values(readings)["chassis", "power"] == tree()[POWER]["PowerControl"][0]["PowerConsumedWatts"]
+    finally:
+        honest.close()
 
 
 # ---------------------------------------------------------------- actions
