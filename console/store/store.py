@@ -154,6 +154,9 @@ class Store:
         self.commits = 0
         self._error: BaseException | None = None
         self._closed = False
+        # held while checking "open" and queueing, and while closing or failing the writer:
+        # nothing can be queued behind the writer's exit, where no one would resolve it
+        self._put_lock = threading.Lock()
         try:
             conn = _connect(self.path)
             conn.execute("PRAGMA journal_mode = WAL")
@@ -198,8 +201,7 @@ class Store:
         """Queue readings for the writer. Never blocks on the disk."""
         batch = list(readings)
         if batch:
-            self._check_open()
-            self._queue.put(batch)
+            self._enqueue(batch)
 
     def register_device(self, device_id: str, kind: str, protocol: str, address: str,
                         name: str = "") -> Future[None]:
@@ -270,17 +272,17 @@ class Store:
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until everything queued before this call is committed."""
-        self._check_open()
         done: Future[None] = Future()
-        self._queue.put(("flush", done))
+        self._enqueue(("flush", done))
         done.result(timeout)
 
     def close(self) -> None:
         """Commit what is queued, stop the writer, close connections. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(_STOP)
+        with self._put_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
         self._writer.join()
         self._wconn.close()
         conns = getattr(self._local, "all", None)
@@ -300,11 +302,34 @@ class Store:
         if self._error is not None:
             raise StoreError(f"{self.path}: the writer stopped: {self._error}") from self._error
 
+    def _enqueue(self, item: Any) -> None:
+        with self._put_lock:
+            self._check_open()
+            self._queue.put(item)
+
     def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
-        self._check_open()
         fut: Future[Any] = Future()
-        self._queue.put((fn, fut))
+        self._enqueue((fn, fut))
         return fut
+
+    def _fail_queued(self, error: BaseException) -> None:
+        """The writer is stopping on ``error``: refuse new work, fail what is still queued."""
+        with self._put_lock:
+            self._error = error
+        lost = 0
+        while True:
+            try:
+                it = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(it, list):
+                lost += len(it)
+            elif isinstance(it, tuple):
+                kind, fut = it
+                if kind == "flush" or fut.set_running_or_notify_cancel():
+                    fut.set_exception(StoreError(f"{self.path}: the writer stopped: {error}"))
+        if lost:
+            log.error("%s: %d queued readings not stored: the writer stopped", self.path, lost)
 
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
@@ -369,11 +394,11 @@ class Store:
                     if in_tx:
                         conn.execute("ROLLBACK")
                         in_tx = False
-                    self._error = e
                     for fut, _ in pending_calls:
                         fut.set_exception(StoreError(f"commit failed: {e}"))
                     for f in flushes:
                         f.set_exception(StoreError(f"commit failed: {e}"))
+                    self._fail_queued(e)
                     return
                 self._committed_rows += len(pending_rows)
                 pending_rows = []
@@ -382,7 +407,10 @@ class Store:
                 pending_calls = []
                 last_commit = time.monotonic()
                 if self._on_commit is not None:
-                    self._on_commit(self._committed_rows)
+                    try:
+                        self._on_commit(self._committed_rows)
+                    except Exception:  # a broken status display must not stop the writer
+                        log.exception("store on_commit callback failed")
                 for f in flushes:
                     f.set_result(None)
                 flushes = []

@@ -1,6 +1,7 @@
 """The store: schema versions, ingest with exact rollups, queries, events, runs, audit."""
 from __future__ import annotations
 
+import concurrent.futures
 import sqlite3
 import statistics
 import threading
@@ -222,3 +223,89 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(StoreError, match="closed"):
         s.add_readings(temps(1))
+
+
+class _SlowFailingTs(float):
+    """A timestamp the writer chokes on once the test lets it: stands in for a commit that fails
+    (disk full, I/O error) after a slow write, while other threads go on queueing work."""
+
+    def __new__(cls) -> _SlowFailingTs:
+        obj = super().__new__(cls, T0)
+        obj.entered = threading.Event()
+        obj.release = threading.Event()
+        return obj
+
+    def __mul__(self, other: object) -> float:
+        self.entered.set()
+        self.release.wait(5)
+        raise OSError("disk full (simulated)")
+
+
+def test_work_queued_during_a_failing_commit_fails_instead_of_hanging(tmp_path: Path) -> None:
+    s = Store(tmp_path / "f.db", commit_interval=0.0)
+    bad = _SlowFailingTs()
+    s.add_readings([Reading(bad, "srv1", "inlet", "temperature", 20.0, "°C")])
+    assert bad.entered.wait(5)  # the writer is inside the doomed write
+    event = s.add_event(T0, "info", None, "x", "queued while the write runs")
+    flush_result: list[BaseException | None] = []
+
+    def flush() -> None:
+        try:
+            s.flush()  # no timeout, as heatrack log calls it on the way out
+            flush_result.append(None)
+        except BaseException as e:
+            flush_result.append(e)
+
+    flusher = threading.Thread(target=flush, daemon=True)
+    flusher.start()
+    bad.release.set()
+    with pytest.raises(StoreError, match="disk full"):
+        event.result(timeout=5)
+    flusher.join(5)
+    assert not flusher.is_alive(), "flush() hung after the writer stopped"
+    assert isinstance(flush_result[0], StoreError)
+    with pytest.raises(StoreError, match="writer stopped"):
+        s.add_readings(temps(1))
+    s.close()
+
+
+def test_close_while_other_threads_write_resolves_every_future(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.db", commit_interval=0.0)
+    futures: list[concurrent.futures.Future[int]] = []
+    started = threading.Barrier(5)
+
+    def writer() -> None:
+        started.wait()
+        while True:
+            try:
+                futures.append(s.add_event(T0, "info", None, "x", "racing close"))
+            except StoreError:
+                return
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    while len(futures) < 200:
+        threading.Event().wait(0.001)
+    s.close()
+    for t in threads:
+        t.join(5)
+    done, not_done = concurrent.futures.wait(futures, timeout=5)
+    assert not not_done, f"{len(not_done)} of {len(futures)} futures never resolved after close()"
+    assert all(f.exception() is None for f in done)  # accepted before close: committed
+
+
+def test_failing_on_commit_callback_does_not_stop_the_writer(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    def broken(rows: int) -> None:
+        raise RuntimeError("status bar gone")
+
+    s = Store(tmp_path / "cb.db", commit_interval=0.0, on_commit=broken)
+    s.add_readings(temps(3))
+    s.flush(timeout=5)
+    s.add_readings(temps(3, start=T0 + 100))
+    s.flush(timeout=5)  # hung forever when the callback's exception killed the writer
+    assert len(s.range("srv1/inlet/temperature", T0, T0 + 200)) == 6
+    s.close()
+    assert "on_commit callback failed" in caplog.text
