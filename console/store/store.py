@@ -32,6 +32,9 @@ log = logging.getLogger("heatrack.store")
 
 RAW_MAX_SPAN_S = 6 * 3600
 MINUTE_MAX_SPAN_S = 7 * 86400
+# readings waiting for the disk (about 140 B each): past this, new batches are dropped and
+# counted rather than growing memory without end while a disk is stalled
+MAX_QUEUED_ROWS = 1_000_000
 
 
 class StoreError(Exception):
@@ -139,13 +142,20 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 class Store:
     def __init__(self, path: str | Path, *, commit_interval: float = 1.0,
-                 on_commit: Callable[[int], None] | None = None) -> None:
+                 on_commit: Callable[[int], None] | None = None,
+                 max_queued_rows: int = MAX_QUEUED_ROWS) -> None:
         """Open (creating or migrating) the store at ``path`` and start its writer.
 
         ``on_commit(rows)`` is called from the writer after each commit with the number of
-        samples committed so far (tests and the status bar use it)."""
+        samples committed so far (tests and the status bar use it). At most
+        ``max_queued_rows`` readings wait for the disk; beyond, batches are dropped and
+        counted in ``dropped_rows``."""
         self.path = Path(path)
         self.commit_interval = commit_interval
+        self.max_queued_rows = max_queued_rows
+        self.dropped_rows = 0
+        self._queued_rows = 0  # accepted, not yet committed
+        self._dropping = False
         self._on_commit = on_commit
         self._queue: queue.Queue[Any] = queue.Queue()
         self._local = threading.local()
@@ -198,10 +208,26 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     def add_readings(self, readings: Iterable[Reading]) -> None:
-        """Queue readings for the writer. Never blocks on the disk."""
+        """Queue readings for the writer. Never blocks on the disk: while ``max_queued_rows``
+        are already waiting, the batch is dropped (counted in ``dropped_rows``, logged)."""
         batch = list(readings)
-        if batch:
-            self._enqueue(batch)
+        if not batch:
+            return
+        with self._put_lock:
+            self._check_open()
+            if self._queued_rows + len(batch) <= self.max_queued_rows:
+                self._queued_rows += len(batch)
+                self._queue.put(batch)
+                resumed, self._dropping = self._dropping, False
+                if resumed:
+                    log.warning("%s: the disk caught up; %d readings were dropped meanwhile",
+                                self.path, self.dropped_rows)
+                return
+            self.dropped_rows += len(batch)
+            first, self._dropping = not self._dropping, True
+        if first:
+            log.warning("%s: %d readings are waiting for the disk; dropping new readings until it "
+                        "catches up", self.path, self._queued_rows)
 
     def register_device(self, device_id: str, kind: str, protocol: str, address: str,
                         name: str = "") -> Future[None]:
@@ -401,6 +427,8 @@ class Store:
                     self._fail_queued(e)
                     return
                 self._committed_rows += len(pending_rows)
+                with self._put_lock:
+                    self._queued_rows -= len(pending_rows)
                 pending_rows = []
                 for fut, result in pending_calls:
                     fut.set_result(result)

@@ -309,3 +309,26 @@ def test_failing_on_commit_callback_does_not_stop_the_writer(tmp_path: Path,
     assert len(s.range("srv1/inlet/temperature", T0, T0 + 200)) == 6
     s.close()
     assert "on_commit callback failed" in caplog.text
+
+
+def test_queue_is_bounded_while_the_disk_is_behind(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    stalled, release = threading.Event(), threading.Event()
+
+    def slow_disk(rows: int) -> None:  # the writer is stuck here as on a stalled disk
+        stalled.set()
+        release.wait(5)
+
+    s = Store(tmp_path / "q.db", commit_interval=0.0, on_commit=slow_disk, max_queued_rows=100)
+    s.add_readings(temps(3))
+    assert stalled.wait(5)
+    s.add_readings(temps(60, start=T0 + 1000))  # 60 waiting: accepted
+    s.add_readings(temps(60, start=T0 + 2000))  # would make 120 > 100: dropped, counted, said
+    assert s.dropped_rows == 60
+    assert "dropping" in caplog.text
+    release.set()
+    s.flush(timeout=5)
+    s.add_readings(temps(60, start=T0 + 3000))  # caught up: accepted again
+    s.flush(timeout=5)
+    assert len(s.range("srv1/inlet/temperature", T0, T0 + 4000)) == 3 + 60 + 60
+    assert s.dropped_rows == 60
+    s.close()
