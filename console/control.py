@@ -11,6 +11,7 @@ Nothing here blocks its caller: actions run on the engine's loop and return a Fu
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 
 from console.site import Site
 from protocols.base import ActionRefused, ActionResult, Reading, Source
+
+log = logging.getLogger("heatrack.control")
 
 DEFAULT_UNLOCK_MINUTES = 15.0
 MAX_UNLOCK_MINUTES = 8 * 60.0
@@ -147,18 +150,27 @@ class Control:
 
         out: Future[ActionResult] = Future()
 
+        def audit(after: Any, result: str) -> None:
+            try:
+                self._store.audit(actor, action, where, before, after, result)
+            except Exception:  # the caller must still get its answer; say loudly what is missing
+                log.exception("%s %s by %s (%s) NOT in the audit log", action, where, actor, result)
+
         def done(f: Future[ActionResult]) -> None:
             try:
                 res = f.result()
             except Exception as e:  # refused by the client's bounds, unreachable, ...
-                self._store.audit(actor, action, where, before, {"requested": requested},
-                                  f"failed: {type(e).__name__}: {e}")
+                audit({"requested": requested}, f"failed: {type(e).__name__}: {e}")
                 out.set_exception(e)
                 return
             result = "ok" if res.ok else f"mismatch: {res.message or 'read-back differs'}"
-            self._store.audit(actor, action, where, before,
-                              {"requested": res.requested, "readback": res.readback}, result)
+            audit({"requested": res.requested, "readback": res.readback}, result)
             out.set_result(res)
 
-        self._engine.run_action(device_id, call).add_done_callback(done)
+        try:
+            sent = self._engine.run_action(device_id, call)
+        except Exception as e:  # the engine is not running: an attempt like any other
+            audit({"requested": requested}, f"failed: {type(e).__name__}: {e}")
+            raise
+        sent.add_done_callback(done)
         return out

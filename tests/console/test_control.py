@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +125,60 @@ def test_unlock_needs_a_name_and_a_bounded_time() -> None:
         c.unlock("  ")
     with pytest.raises(ValueError, match="unlock for"):
         c.unlock("jo", minutes=24 * 60)
+
+
+class _Audit:
+    """A store that keeps audit calls; ``fail`` makes later ones raise (store closed, disk full)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str, str]] = []
+        self.fail: Exception | None = None
+
+    def audit(self, actor, action, target, before, after, result):  # noqa: ANN001, ANN201
+        if self.fail is not None:
+            raise self.fail
+        self.entries.append((actor, action, target, result))
+
+
+class _Engine:
+    def __init__(self, action: Any) -> None:
+        self.action = action
+
+    def subscribe(self, cb):  # noqa: ANN001, ANN201
+        return lambda: None
+
+    def run_action(self, device_id, fn):  # noqa: ANN001, ANN201
+        return self.action()
+
+
+def _example_site():  # noqa: ANN202
+    from console.site import load_site
+    from tests.support import REPO
+
+    return load_site(REPO / "resources/sites/example.toml")
+
+
+def test_write_with_the_engine_stopped_is_audited() -> None:
+    def stopped() -> Future[Any]:
+        raise RuntimeError("engine is not running")
+
+    store = _Audit()
+    c = Control(_example_site(), _Engine(stopped), store)
+    c.unlock("jo")
+    with pytest.raises(RuntimeError, match="not running"):
+        c.set_power_limit("jo", "srv1", 500)
+    assert store.entries[-1][:3] == ("jo", "set_power_limit", "srv1/chassis")
+    assert store.entries[-1][3] == "failed: RuntimeError: engine is not running"
+
+
+def test_result_future_resolves_even_if_the_audit_cannot_be_written() -> None:
+    from protocols.base import ActionResult
+
+    sent: Future[Any] = Future()
+    store = _Audit()
+    c = Control(_example_site(), _Engine(lambda: sent), store)
+    c.unlock("jo")
+    out = c.set_power_limit("jo", "srv1", 500)
+    store.fail = RuntimeError("store is closed")
+    sent.set_result(ActionResult("srv1", "set_power_limit", "chassis", 500, 500, True))
+    assert out.result(timeout=5).ok  # the write happened; the caller is not left waiting
