@@ -376,11 +376,15 @@ class Coordinator:
             await self._close_source()
 
     async def run_action(self, fn: Callable[[Source], Awaitable[T]]) -> T:
-        """Run ``fn(source)`` between polls (never concurrently with one), then refresh."""
+        """Run ``fn(source)`` between polls (never concurrently with one), bounded by
+        ``timeout`` like a poll (a hung write would hold the device's polls forever), then refresh."""
         async with self._io:
             source = self._open()
             try:
-                return await fn(source)
+                return await asyncio.wait_for(fn(source), self.timeout)
+            except asyncio.TimeoutError:
+                raise Unreachable(self.device_id, self.address,
+                                  f"action: no complete answer within {self.timeout:g} s") from None
             finally:
                 self.request_refresh()
 

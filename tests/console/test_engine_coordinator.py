@@ -398,3 +398,18 @@ def test_action_runs_between_polls_and_triggers_refresh() -> None:
         return result
 
     assert asyncio.run(go()) == "set on d1"
+
+
+def test_action_that_hangs_fails_within_timeout_and_polling_goes_on() -> None:
+    src = FakeSource(DeviceSpec("d1", "server", "redfish", ADDR), [OK])
+    c = Coordinator("d1", ADDR, lambda: src, interval=1.0, timeout=0.05)
+
+    async def go() -> Batch:
+        async def hang(_: Any) -> None:
+            await asyncio.Event().wait()  # a device that takes the write and never answers
+
+        with pytest.raises(Unreachable, match="0.05"):
+            await asyncio.wait_for(c.run_action(hang), 5)
+        return await asyncio.wait_for(c.poll_once(), 5)  # the device lock was released
+
+    assert asyncio.run(go()).status.state is DeviceState.OK
