@@ -254,6 +254,10 @@ def demo_command(args: argparse.Namespace) -> int:
                 raise UsageError(f"--duration: {e}") from None
             if duration <= 0:
                 raise UsageError("--duration must be > 0")
+            for (name, at), text in zip(faults, args.fault, strict=True):
+                if at >= duration:
+                    raise UsageError(f"--fault {text}: {format_duration(at)} is after the end of the run "
+                                     f"({format_duration(duration)}); {name} would never be injected")
         if args.serve and args.headless:
             raise UsageError("--serve and --headless exclude each other")
     except UsageError as e:

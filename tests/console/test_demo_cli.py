@@ -43,6 +43,16 @@ def test_bad_fault_is_a_clear_usage_error(capsys: pytest.CaptureFixture[str], ar
     assert expect in err and "Traceback" not in err
 
 
+def test_fault_after_the_end_of_the_run_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                                        tmp_path: Path) -> None:
+    # it used to be accepted and silently never injected
+    assert main(["demo", "--headless", "--duration", "1h", "--speed", "1e9", "--db", str(tmp_path / "f.db"),
+                 "--fault", "pump-failure@2h"]) == 2
+    err = capsys.readouterr().err
+    assert "pump-failure@2h" in err and "after the end of the run (1h)" in err and "Traceback" not in err
+    assert not (tmp_path / "f.db").exists()
+
+
 def test_no_display_says_how_to_run_headless(monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
