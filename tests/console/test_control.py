@@ -134,7 +134,7 @@ class _Audit:
         self.entries: list[tuple[str, str, str, str]] = []
         self.fail: Exception | None = None
 
-    def audit(self, actor, action, target, before, after, result):  # noqa: ANN001, ANN201
+    def audit(self, actor, action, target, before, after, result):
         if self.fail is not None:
             raise self.fail
         self.entries.append((actor, action, target, result))
@@ -144,14 +144,14 @@ class _Engine:
     def __init__(self, action: Any) -> None:
         self.action = action
 
-    def subscribe(self, cb):  # noqa: ANN001, ANN201
+    def subscribe(self, cb):
         return lambda: None
 
-    def run_action(self, device_id, fn):  # noqa: ANN001, ANN201
+    def run_action(self, device_id, fn):
         return self.action()
 
 
-def _example_site():  # noqa: ANN202
+def _example_site():
     from console.site import load_site
     from tests.support import REPO
 

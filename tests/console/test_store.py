@@ -253,7 +253,7 @@ def test_work_queued_during_a_failing_commit_fails_instead_of_hanging(tmp_path: 
         try:
             s.flush()  # no timeout, as heatrack log calls it on the way out
             flush_result.append(None)
-        except BaseException as e:
+        except StoreError as e:
             flush_result.append(e)
 
     flusher = threading.Thread(target=flush, daemon=True)
