@@ -141,6 +141,9 @@ def headless(args: argparse.Namespace, faults: list[tuple[str, float]], duration
         if args.speed > LIVE_MAX_SPEED:
             return _fast_forward(args, faults, duration, store, db)
         return _live(args, faults, duration, store, db)
+    except StoreError as e:  # the writer stopped (disk full, database locked too long)
+        print(f"heatrack demo: not everything was stored: {e}", file=sys.stderr, flush=True)
+        return 1
     finally:
         store.close()
 

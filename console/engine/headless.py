@@ -13,13 +13,14 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 from console.durations import format_duration, parse_duration
 from console.engine.coordinator import Batch, DeviceState, DeviceStatus
 from console.engine.engine import CredentialResolver, Engine, SourceFactory, StoreLike, _default_resolver
 from console.site import Site, SiteError, load_site
+from protocols.base import Reading
 from protocols.registry import open_source
 
 
@@ -42,6 +43,34 @@ class TransitionPrinter:
         self.last[batch.device_id] = st.state
         detail = f"{len(batch.readings)} readings" if st.state is DeviceState.OK else st.message
         print(f"{_stamp(self.wall())} {batch.device_id} {st.state.value}: {detail}", file=self.out, flush=True)
+
+
+class _StopOnStoreFailure:
+    """The store as the engine sees it: the first refusal of readings (its writer stopped:
+    disk full, database locked by another program for too long) ends the run with one line
+    on stderr, rather than polling on into the void with a traceback per poll."""
+
+    def __init__(self, store: StoreLike, err: TextIO) -> None:
+        self.store, self.err = store, err
+        self.stop: Callable[[], None] = lambda: None
+        self.failed: Exception | None = None
+
+    def add_readings(self, readings: Iterable[Reading]) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self.store.add_readings(readings)
+        except Exception as e:  # StoreError, or whatever a store-like raises
+            self.failed = e
+            print(f"heatrack: cannot store readings ({e}); stopping", file=self.err, flush=True)
+            self.stop()
+
+    def register_device(self, device_id: str, kind: str, protocol: str, address: str,
+                        name: str = "") -> Any:
+        return self.store.register_device(device_id, kind, protocol, address, name=name)
+
+    def add_event(self, ts: float, severity: str, device_id: str, kind: str, message: str) -> Any:
+        return self.store.add_event(ts, severity, device_id, kind, message)
 
 
 def summary_lines(statuses: dict[str, DeviceStatus], elapsed: float) -> list[str]:
@@ -68,7 +97,9 @@ async def run_headless(site: Site, store: StoreLike, duration: float | None, *,
                        install_signals: bool = True) -> dict[str, DeviceStatus]:
     """Poll ``site`` into ``store`` until ``duration`` (None: until a signal). Returns the final
     statuses. The caller flushes and closes the store."""
-    engine = Engine(site, store, source_factory=source_factory, credential_resolver=credential_resolver)
+    guarded = _StopOnStoreFailure(store, sys.stderr)
+    engine = Engine(site, guarded, source_factory=source_factory, credential_resolver=credential_resolver)
+    guarded.stop = engine.request_stop
     engine.subscribe(TransitionPrinter(out))
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -116,14 +147,18 @@ def log_command(args: argparse.Namespace) -> int:
     print(f"logging {site.site.name!r} ({len(site.devices)} devices) to {args.db} {until}", flush=True)
     started = time.monotonic()
     statuses: dict[str, DeviceStatus] = {}
-    interrupted = False
+    interrupted = store_failed = False
     try:
         statuses = asyncio.run(run_headless(site, store, duration))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         interrupted = True
     finally:
-        store.flush()  # everything polled so far reaches the disk, Ctrl-C or not
+        try:
+            store.flush()  # everything polled so far reaches the disk, Ctrl-C or not
+        except StoreError as e:
+            store_failed = True
+            print(f"heatrack log: not everything polled was stored: {e}", file=sys.stderr, flush=True)
         store.close()
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)
-    return 130 if interrupted else 0
+    return 130 if interrupted else 1 if store_failed else 0

@@ -153,3 +153,18 @@ def test_console_window_on_the_demo_site(qtbot, tmp_path: Path) -> None:
                 w.grab().save(str(Path(os.environ["HEATRACK_SCREENSHOTS"]) / "demo-main-window.png"))
         finally:
             session.close()
+
+
+def test_headless_store_failure_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import console.store
+    from console.store import StoreError
+
+    class StoppedWriter(Store):
+        def add_readings(self, readings: object) -> None:
+            raise StoreError(f"{self.path}: the writer stopped: disk full")
+
+    monkeypatch.setattr(console.store, "Store", StoppedWriter)
+    assert main(["demo", "--headless", "--duration", "1h", "--speed", "1e9", "--db", str(tmp_path / "d.db")]) == 1
+    err = capsys.readouterr().err
+    assert "not everything was stored" in err and "disk full" in err and "Traceback" not in err

@@ -186,3 +186,36 @@ def test_log_reports_site_errors_and_bad_duration(tmp_path: Path) -> None:
                         str(tmp_path / "x.db"), "--duration", "soon"], capture_output=True, text=True,
                        timeout=30, cwd=REPO)
     assert p.returncode == 2 and "duration" in p.stderr
+
+
+def test_log_stops_with_one_clear_line_when_the_store_fails(tmp_path: Path, heat_server: int,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A writer that stopped (disk full, database locked by another program for too long) used
+    to leave the logger polling into the void with a traceback per poll, then a traceback at exit."""
+    import argparse
+
+    import console.store
+    from console.engine.headless import log_command
+    from console.store import StoreError
+
+    class StoppedWriter(Store):
+        def add_readings(self, readings: Any) -> None:
+            raise StoreError(f"{self.path}: the writer stopped: database is locked")
+
+        def flush(self, timeout: float | None = None) -> None:
+            raise StoreError(f"{self.path}: the writer stopped: database is locked")
+
+    monkeypatch.setattr(console.store, "Store", StoppedWriter)
+    site, db = write_site(tmp_path, heat_server), tmp_path / "log.db"
+    t0 = time.monotonic()
+    rc = log_command(argparse.Namespace(site=str(site), db=str(db), duration="20s"))
+    elapsed = time.monotonic() - t0
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert elapsed < 10  # stopped at the first refusal, not after the 20 s asked for
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) <= 2 and all("database is locked" in ln for ln in lines)
+    assert sum("stopping" in ln for ln in lines) == 1
+    assert "logged" in out  # the summary still comes
