@@ -52,6 +52,8 @@ def render(cfg: DemoConfig, ep: Endpoints, *, seed: int, speed: float) -> str:
                 f'address = "{h}:{ep.redfish[s.id]}"', f"tls = {'true' if ep.tls else 'false'}",
                 'credentials = "demo:bmc"', 'poll_interval = "10s"', 'timeout = "3s"'])
     if cfg.gpu_host is not None:
+        out.append("# NVML is local: the simulated GPUs exist only inside the `heatrack demo` process. Read from")
+        out.append("# another process (heatrack log), this device shows this machine's real GPUs, or none.")
         device([f"id = {_q(cfg.gpu_host.id)}", 'name = "Workstation GPUs (simulated NVML)"',
                 'kind = "gpu_host"', 'protocol = "nvml"', 'poll_interval = "5s"', 'timeout = "2s"'])
     device([f"id = {_q(cfg.ups.id)}", f"name = {_q('UPS ' + cfg.ups.model)}", 'kind = "ups"',

@@ -469,8 +469,11 @@ class Store:
                 sid = self._series_id(conn, r)
             ts = int(round(r.ts * 1000))
             v = r.value
-            if isinstance(v, float) and not math.isfinite(v):
-                v = None
+            if v.__class__ is float:
+                if not math.isfinite(v):
+                    v = None
+            elif v is not None and v.__class__ not in (int, str):
+                v = _coerce(v)
             rows.append((sid, ts, v))
             s = span.get(sid)
             if s is None:
@@ -623,3 +626,17 @@ class Store:
     @property
     def committed_rows(self) -> int:
         return self._committed_rows
+
+
+def _coerce(v: object) -> float | int | str | None:
+    """A value of a type SQLite cannot bind (numpy scalars, Decimal, bool, bytes) must not stop
+    the writer for every device: store its number, or its text."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", "replace")
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return f if math.isfinite(f) else None

@@ -332,3 +332,25 @@ def test_queue_is_bounded_while_the_disk_is_behind(tmp_path: Path, caplog: pytes
     assert len(s.range("srv1/inlet/temperature", T0, T0 + 4000)) == 3 + 60 + 60
     assert s.dropped_rows == 60
     s.close()
+
+
+def test_odd_value_types_are_stored_not_fatal(store: Store) -> None:
+    from decimal import Decimal
+
+    import numpy as np
+
+    store.add_readings([
+        Reading(T0, "gpu", "gpu0", "power", np.float32(301.5), "W"),
+        Reading(T0, "gpu", "gpu0", "temperature", np.int64(61), "°C"),
+        Reading(T0, "heat1", "loop", "flow", Decimal("12.5"), "L/min"),
+        Reading(T0, "heat1", "pump", "state", True, ""),
+        Reading(T0, "ups1", "ups", "model", b"Smart-UPS", ""),
+        Reading(T0, "x", "y", "power", float("inf"), "W"),
+    ])
+    store.flush()
+    latest = {k: v.value for k, v in store.latest().items()}
+    assert latest == {"gpu/gpu0/power": 301.5, "gpu/gpu0/temperature": 61.0, "heat1/loop/flow": 12.5,
+                      "heat1/pump/state": 1, "ups1/ups/model": "Smart-UPS", "x/y/power": None}
+    store.add_readings(temps(2))
+    store.flush()  # the writer is still alive
+    assert len(store.range("srv1/inlet/temperature", T0, T0 + 60)) == 2
