@@ -395,7 +395,8 @@ class DemoSite:
         add((ts, d, "input", "voltage", w.input_voltage_v, "V"))
         add((ts, d, "input", "frequency", w.input_frequency_hz, "Hz"))
         add((ts, d, "output", "voltage", w.output_voltage_v, "V"))
-        add((ts, d, "output", "frequency", w.input_frequency_hz or self.ups.spec.hz, "Hz"))
+        add((ts, d, "output", "frequency",
+             0.0 if w.output_voltage_v <= 0 else (w.input_frequency_hz or self.ups.spec.hz), "Hz"))
         add((ts, d, "output", "current",
              w.output_power_w / w.output_voltage_v if w.output_voltage_v else 0.0, "A"))
         add((ts, d, "output", "power", w.output_power_w, "W"))

@@ -141,6 +141,11 @@ class RedfishSource:
                 return self._err(AuthFailed, f"{what}: TLS certificate not trusted: {_short(cause)}")
             if isinstance(cause, requests.exceptions.TooManyRedirects):
                 return self._redirect_refused(cause, what)
+            if isinstance(cause, requests.exceptions.ReadTimeout):
+                return self._err(Unreachable, f"{what}: no answer within {self.spec.timeout_s:g} s "
+                                 "(connected, but the BMC did not reply)")
+            if isinstance(cause, requests.exceptions.ConnectTimeout):
+                return self._err(Unreachable, f"{what}: no connection within {self.spec.timeout_s:g} s")
             return self._err(Unreachable, f"{what}: {type(cause).__name__}: {_short(cause)}")
         if isinstance(exc, JsonDecodingError):
             return self._err(BadData, f"{what}: invalid JSON")

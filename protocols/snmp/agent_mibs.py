@@ -183,8 +183,12 @@ class UpsMib(DeviceMib):
             source = 5  # battery
         else:
             source = 3 if v.output_voltage_v > 0 else 2  # normal / none
-        out_freq = v.input_frequency_hz if not v.on_battery and v.input_frequency_hz > 0 \
-            else NOMINAL_FREQUENCY_HZ
+        if v.output_voltage_v <= 0:
+            out_freq = 0.0  # output off: no frequency
+        elif not v.on_battery and v.input_frequency_hz > 0:
+            out_freq = v.input_frequency_hz
+        else:
+            out_freq = NOMINAL_FREQUENCY_HZ
         out_current_a = v.output_power_w / v.output_voltage_v if v.output_voltage_v > 0 else 0.0
         batt_current_a = (v.output_power_w / v.battery_voltage_v
                           if v.on_battery and v.battery_voltage_v > 0 else 0.0)
