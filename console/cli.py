@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--profile", help="force a device profile")
     probe.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     probe.add_argument("--ca-file", help="Redfish over HTTPS: trust this CA instead of pinning")
+    probe.add_argument("--retrust", action="store_true",
+                       help="Redfish over HTTPS: forget the pinned certificate and pin the one the BMC shows now")
 
     log = sub.add_parser("log", help="poll a site headless and log to SQLite")
     log.add_argument("--site", required=True)

@@ -238,6 +238,16 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _pinned(spec: DeviceSpec) -> str | None:
+    """The fingerprint pinned for this HTTPS Redfish device, if any."""
+    if not (spec.protocol == "redfish" and spec.tls and "pin_store" in spec.options):
+        return None
+    from protocols.redfish.client import RedfishSource
+
+    src = RedfishSource(spec)
+    return src.pins.get(src.pin_key)
+
+
 def probe_command(args: argparse.Namespace) -> int:
     """Entry point of ``heatrack probe``."""
     # Client libraries log their own copy of a failure (pymodbus: "Failed to connect ...");
@@ -248,6 +258,16 @@ def probe_command(args: argparse.Namespace) -> int:
     except UsageError as e:
         print(f"heatrack probe: {_one_line(str(e))}", file=sys.stderr)
         return 2
+    pins_before = _pinned(spec)
+    if getattr(args, "retrust", False):
+        if not (spec.protocol == "redfish" and spec.tls and "pin_store" in spec.options):
+            print("heatrack probe: --retrust applies to redfish:// (HTTPS) without --ca-file", file=sys.stderr)
+            return 2
+        from protocols.redfish.client import RedfishSource
+
+        RedfishSource(spec).retrust()
+        if pins_before:
+            print(f"heatrack probe: forgot the pinned certificate {pins_before} for {spec.address}", file=sys.stderr)
     done = threading.Lock()
 
     def watchdog() -> None:
@@ -271,7 +291,10 @@ def probe_command(args: argparse.Namespace) -> int:
         if not done.acquire(blocking=False):
             return 1
         timer.cancel()
-        print(f"heatrack probe: {_label(e)}: {_one_line(str(e))}", file=sys.stderr)
+        hint = ""
+        if isinstance(e, CertificateChanged):
+            hint = f" — if the change is expected: heatrack probe --retrust redfish://{spec.address}"
+        print(f"heatrack probe: {_label(e)}: {_one_line(str(e))}{hint}", file=sys.stderr)
         code = 1
     except Exception as e:  # an unknown profile name (ValueError): the user's to fix; else a bug
         if not done.acquire(blocking=False):
@@ -280,6 +303,10 @@ def probe_command(args: argparse.Namespace) -> int:
         print(f"heatrack probe: {spec.id} ({spec.address or 'local'}): {_one_line(str(e))}", file=sys.stderr)
         code = 2 if isinstance(e, ValueError) else 1
     else:
+        pinned = _pinned(spec)
+        if pinned and pinned != pins_before:
+            print(f"heatrack probe: pinned certificate SHA-256 {pinned} for {spec.address} (first use); "
+                  "a different certificate will be refused", file=sys.stderr)
         for r in readings:
             print(_json(r))
         if not readings:

@@ -205,3 +205,38 @@ def test_probe_keeps_its_deadline_even_if_a_client_blocks_the_loop() -> None:
     took = time.monotonic() - t0
     assert p.returncode == 1 and "127.0.0.1:9" in p.stderr and "did not return" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and took < 0.5 + 1.5 + 3.0
+
+
+@pytest.mark.slow
+def test_probe_pins_on_first_use_refuses_a_change_and_retrusts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import json as _json
+
+    from console.cli import main as cli_main
+    from console.demo.credentials import BMC_PASSWORD, BMC_USER
+    from console.demo.runner import DemoRunner
+    from console.paths import pin_store_path
+
+    monkeypatch.setenv("HEATRACK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HR_BMC_PW", BMC_PASSWORD)
+    with DemoRunner(tls=True, clock=False) as r:
+        address = r.site_model().device("srv1").address
+        real = r.redfish["srv1"].certificate_fingerprint
+        argv = ["probe", f"redfish://{address}", "--user", BMC_USER, "--password-env", "HR_BMC_PW", "--timeout", "5"]
+        assert cli_main(argv) == 0
+        err = capsys.readouterr().err
+        assert f"pinned certificate SHA-256 {real}" in err and "first use" in err
+
+        pins = _json.loads(pin_store_path().read_text())
+        [key] = pins
+        pins[key] = "AA:" * 31 + "AA"  # as if the BMC had shown another certificate before
+        pin_store_path().write_text(_json.dumps(pins))
+        assert cli_main(argv) == 1
+        err = capsys.readouterr().err
+        assert "certificate changed" in err and f"--retrust redfish://{address}" in err
+
+        assert cli_main([*argv, "--retrust"]) == 0
+        captured = capsys.readouterr()
+        assert "forgot the pinned certificate AA:AA" in captured.err and real in captured.err
+        assert captured.out.count("\n") > 10  # readings printed
+        assert _json.loads(pin_store_path().read_text())[key] == real
