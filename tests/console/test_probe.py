@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from pathlib import Path
+
 import pytest
 
 from console.probe import UsageError, probe_once, url_to_spec
