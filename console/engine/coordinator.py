@@ -333,6 +333,10 @@ class Coordinator:
         if self._wake is not None:
             self._wake.set()
 
+    def rearm(self) -> None:
+        """Allow ``run`` again after a ``stop()`` (the engine restarting). Loop thread only."""
+        self._stopping = False
+
     def stop(self) -> None:
         """Ask ``run`` to finish after the current poll. Loop thread only."""
         self._stopping = True

@@ -146,6 +146,8 @@ class Engine:
         if self.store is not None:
             for dev in self.site.devices:
                 self.store.register_device(dev.id, dev.kind, dev.protocol, dev.address, name=dev.name)
+        for c in self._coords.values():
+            c.rearm()  # a stopped engine can be started again
         tasks = [asyncio.create_task(self._guard(c), name=f"poll:{dev_id}")
                  for dev_id, c in self._coords.items()]
         self._running.set()

@@ -234,3 +234,20 @@ def test_hung_poll_is_bounded_by_the_interval_and_start_failure_is_reported() ->
     with pytest.raises(RuntimeError, match="disk full"):
         Engine(three_device_site(), BrokenStore(), source_factory=factory,
                credential_resolver=lambda ref: Credentials()).start()
+
+
+def test_a_stopped_engine_starts_polling_again() -> None:
+    factory = Factory({"srv1": [[("inlet", 21.0)]], "ups1": [[("ups", 1.0)]], "heat1": [[("supply", 45.0)]]})
+    store = FakeStore()
+    engine = Engine(three_device_site(), store, source_factory=factory,
+                    credential_resolver=lambda ref: Credentials())
+    engine.start()
+    wait_until(lambda: len(factory.sources) == 3 and all(s.polls >= 1 for s in factory.sources.values()),
+               what="first polls")
+    engine.stop()
+    before = sum(store.by_device().values())
+    engine.start()
+    try:
+        wait_until(lambda: sum(store.by_device().values()) >= before + 3, what="polls after the restart")
+    finally:
+        engine.stop()
