@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from console.store import schema
 from protocols.base import Reading
 
@@ -192,8 +194,7 @@ class Store:
                 log.info("migrating %s from schema %d.%d to %d.%d", self.path, *frm, *to)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    if frm == (0, 0) and conn.execute(
-                            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]:
+                    if frm == (0, 0) and sqlite_utils.Database(conn).table_names():
                         raise StoreError(f"{self.path} is not a heatrack database (it has tables but no "
                                          "heatrack schema version)")
                     schema.apply(conn, migrate)
@@ -618,10 +619,9 @@ class Store:
         return [AuditEntry(*row) for row in self._reader().execute(sql, args)]
 
     def devices(self) -> list[dict[str, Any]]:
-        cur = self._reader().execute("SELECT id, kind, protocol, address, name, first_seen, last_seen FROM devices "
-                                     "ORDER BY id")
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row)) for row in cur]
+        """Registered devices as dicts (admin and report listings: sqlite-utils' row dicts)."""
+        return list(sqlite_utils.Database(self._reader()).query(
+            "SELECT id, kind, protocol, address, name, first_seen, last_seen FROM devices ORDER BY id"))
 
     @property
     def committed_rows(self) -> int:

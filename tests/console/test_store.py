@@ -354,3 +354,11 @@ def test_odd_value_types_are_stored_not_fatal(store: Store) -> None:
     store.add_readings(temps(2))
     store.flush()  # the writer is still alive
     assert len(store.range("srv1/inlet/temperature", T0, T0 + 60)) == 2
+
+
+def test_devices_listing(store: Store) -> None:
+    store.register_device("srv1", "server", "redfish", "10.0.0.5:443", "GPU server")
+    store.register_device("srv1", "server", "redfish", "10.0.0.6:443", "GPU server (moved)").result(5)
+    [dev] = store.devices()
+    assert (dev["id"], dev["address"], dev["name"]) == ("srv1", "10.0.0.6:443", "GPU server (moved)")
+    assert dev["first_seen"] <= dev["last_seen"]
