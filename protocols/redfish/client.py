@@ -123,8 +123,16 @@ class RedfishSource:
         self.pins.forget(self.pin_key)
 
     def _locked(self, fn: Any, *args: Any) -> Any:
-        with self._thread_lock:
+        # A BMC that drips bytes defeats per-recv timeouts and keeps a worker thread busy after
+        # the engine gave up on the poll. Never queue a second worker behind it: that would
+        # drain the shared thread pool and stall every other device.
+        if not self._thread_lock.acquire(timeout=self.spec.timeout_s):
+            raise self._err(Unreachable, f"the previous request has not returned after {self.spec.timeout_s:g} s "
+                                         "more (the BMC answers too slowly); not queuing another")
+        try:
             return fn(*args)
+        finally:
+            self._thread_lock.release()
 
     # ------------------------------------------------------------ errors
     def _err(self, cls: type[DeviceError], what: str) -> DeviceError:

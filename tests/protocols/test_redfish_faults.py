@@ -493,3 +493,54 @@ def test_number_accepts_numbers_and_numeric_strings_only() -> None:
         with pytest.raises(parse.BadValue):
             parse.number(bad, "x")
 
+
+
+def test_dripping_bmc_holds_at_most_one_worker_thread() -> None:
+    """A BMC that sends a byte now and then never trips the per-recv timeout. After the engine
+    gives up on that poll, the next poll must fail fast instead of parking another worker."""
+    import socket
+    import threading
+
+    from protocols.base import DeviceSpec, Unreachable
+    from protocols.redfish.client import RedfishSource
+
+    stop = threading.Event()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+
+    def drip() -> None:
+        conns = []
+        srv.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+            for c in conns:
+                try:
+                    c.sendall(b" ")
+                except OSError:
+                    pass
+            stop.wait(0.1)
+        for c in conns:
+            c.close()
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    src = RedfishSource(DeviceSpec("srv9", "server", "redfish", f"127.0.0.1:{port}", timeout_s=0.5))
+    loop = asyncio.new_event_loop()  # one loop, as in the engine (asyncio.run would wait for the worker)
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(src.poll(), 1.5))  # the engine's bound on a poll
+        start = time.monotonic()
+        with pytest.raises(Unreachable, match="previous request has not returned"):
+            loop.run_until_complete(src.poll())
+        assert time.monotonic() - start < 2.0
+    finally:
+        stop.set()
+        t.join(5)
+        srv.close()
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
