@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-RESOURCES = REPO / "resources"
+from protocols.resources import resources_dir
+
+RESOURCES = resources_dir()
 
 
 def data_dir() -> Path:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from protocols.base import QUANTITY_UNITS
+from protocols.resources import resources_dir
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "profiles" / "heat"
+PROFILE_DIR = resources_dir() / "profiles" / "heat"
 
 TABLES = ("input", "holding", "coil", "discrete")
 REGISTER_TABLES = ("input", "holding")

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from protocols.base import QUANTITY_UNITS
+from protocols.resources import resources_dir
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "resources" / "profiles" / "snmp"
+PROFILE_DIR = resources_dir() / "profiles" / "snmp"
 
 # SET value types a profile may name.
 VALUE_TYPES = ("int", "oid", "string", "gauge", "unsigned")
