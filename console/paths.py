@@ -6,10 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from protocols.resources import resources_dir
-
-RESOURCES = resources_dir()
-
 
 def data_dir() -> Path:
     override = os.environ.get("HEATRACK_DATA_DIR")

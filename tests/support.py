@@ -42,3 +42,15 @@ def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stop a peer we started: SIGTERM, then SIGKILL after ``grace`` seconds; close its pipe."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()

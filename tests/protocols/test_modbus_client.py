@@ -31,7 +31,7 @@ from protocols.base import (
 )
 from protocols.modbus.client import ModbusSource, split_address
 from protocols.modbus.profile import Profile, load_profile, thermal_power_w
-from tests.support import free_port, tcp_open, wait_until
+from tests.support import free_port, stop_process, tcp_open, wait_until
 
 SIM = Path(sys.executable).parent / "pymodbus.simulator"
 
@@ -113,14 +113,7 @@ def simulator(tmp: Path, profile: Profile, values: dict[str, Any], define_gaps: 
         wait_until(lambda: tcp_open(port), timeout=15, what="pymodbus.simulator listening", proc=proc)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        stop_process(proc)
 
 
 # ---------------------------------------------------------------- tests

@@ -4,7 +4,6 @@ parser. Values come from a small fake view that the tests mutate."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +33,7 @@ from pysnmp.proto.rfc1905 import EndOfMibView
 
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.views import OutletView, PduView, UpsView
+from tests.fakes.demo_views import ViewSite
 
 UPS = "1.3.6.1.2.1.33.1"
 RPDU2 = "1.3.6.1.4.1.318.1.1.26"
@@ -58,38 +58,23 @@ def make_pdu(n: int = 24) -> PduView:
                    energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
 
 
-class FakeSite:
-    """View provider and DemoControl: writes land in the view, as in the demo model."""
+class FakeSite(ViewSite):
+    """The shared view site, plus a model that can crash and an outlet the model refuses."""
 
     def __init__(self) -> None:
-        self.ups = make_ups()
-        self.pdu = make_pdu()
-        self.calls: list[tuple[Any, ...]] = []
+        super().__init__(make_ups(), make_pdu())
         self.broken = False
 
     def ups_view(self) -> UpsView:
         if self.broken:
             raise RuntimeError("model crashed")
-        return dataclasses.replace(self.ups, alarms=list(self.ups.alarms))
-
-    def pdu_view(self) -> PduView:
-        return dataclasses.replace(
-            self.pdu, outlets=[dataclasses.replace(o) for o in self.pdu.outlets])
+        return super().ups_view()
 
     def set_outlet(self, pdu_id: str, outlet: int, command: str) -> None:
-        self.calls.append(("set_outlet", pdu_id, outlet, command))
         if outlet == 13:
+            self.calls.append(("set_outlet", pdu_id, outlet, command))
             raise ValueError("outlet 13 is locked by the model")
-        if command in ("on", "off"):
-            self.pdu.outlets[outlet - 1].on = command == "on"
-
-    def ups_self_test(self, ups_id: str) -> None:
-        self.calls.append(("ups_self_test", ups_id))
-        self.ups.self_test_result = "in_progress"
-
-    def set_power_limit(self, server_id: str, watts: float | None) -> None: ...
-    def set_gpu_power_limit(self, host_id: str, gpu_index: int, watts: float) -> None: ...
-    def heat_write(self, controller_id: str, point: str, value: float | int | bool) -> None: ...
+        super().set_outlet(pdu_id, outlet, command)
 
 
 def agent_for(site: FakeSite, ups: bool, pdu: bool) -> DemoSnmpAgent:

@@ -29,7 +29,7 @@ from protocols.base import (
     Unreachable,
 )
 from protocols.snmp.client import SnmpSource
-from tests.support import free_port, wait_until
+from tests.support import free_port, stop_process, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -164,12 +164,7 @@ def snmpsim(peers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                    what="snmpsim to listen", proc=proc)
         yield Agent(port, data)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def run(coro_fn: Callable[[], Any]) -> Any:

@@ -3,7 +3,6 @@ puts in its views comes back, in canonical units, through the profiles the real 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,63 +12,42 @@ from protocols.base import ActionRefused, Credentials, DeviceSpec, Reading
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
 from protocols.views import OutletView, PduView, UpsView
+from tests.fakes.demo_views import ViewSite
 
 RO, RW = "demo-ro", "demo-rw"
 USER, AUTH, PRIV = "heatrack", "authpass123", "privpass123"
 
 
-class Site:
-    """Views and DemoControl: writes land in the views, as in the demo model."""
-
-    def __init__(self) -> None:
-        self.ups = UpsView(id="ups1", model="Smart-UPS SRT 3000", on_battery=True, low_battery=True,
-                           battery_charge_pct=23.0, runtime_s=420.0, battery_voltage_v=48.2,
-                           battery_temp_c=29.0, input_voltage_v=0.0, input_frequency_hz=0.0,
-                           output_voltage_v=230.0, output_power_w=1384.0, output_load_pct=46.0,
-                           seconds_on_battery=95.0, self_test_result="none",
-                           alarms=["OnBattery", "LowBattery"])
-        outlets = [OutletView(number=i, name=f"srv{i}", on=i % 3 != 0, power_w=40.0 * i,
-                              current_a=0.2 * i, energy_kwh=1.5 * i) for i in range(1, 9)]
-        self.pdu = PduView(id="pdu1", model="AP8641", voltage_v=231.0,
-                           power_w=sum(o.power_w for o in outlets),
-                           current_a=round(sum(o.current_a for o in outlets), 1),
-                           energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
-        self.calls: list[tuple[Any, ...]] = []
-
-    def ups_view(self) -> UpsView:
-        return dataclasses.replace(self.ups, alarms=list(self.ups.alarms))
-
-    def pdu_view(self) -> PduView:
-        return dataclasses.replace(self.pdu, outlets=[dataclasses.replace(o) for o in self.pdu.outlets])
-
-    def set_outlet(self, pdu_id: str, outlet: int, command: str) -> None:
-        self.calls.append(("set_outlet", pdu_id, outlet, command))
-        if command in ("on", "off"):
-            self.pdu.outlets[outlet - 1].on = command == "on"
-
-    def ups_self_test(self, ups_id: str) -> None:
-        self.calls.append(("ups_self_test", ups_id))
-        self.ups.self_test_result = "in_progress"
-
-    def set_power_limit(self, server_id: str, watts: float | None) -> None: ...
-    def set_gpu_power_limit(self, host_id: str, gpu_index: int, watts: float) -> None: ...
-    def heat_write(self, controller_id: str, point: str, value: float | int | bool) -> None: ...
+def demo_views() -> ViewSite:
+    """A UPS on battery with alarms and an 8-outlet PDU with some outlets off."""
+    ups = UpsView(id="ups1", model="Smart-UPS SRT 3000", on_battery=True, low_battery=True,
+                  battery_charge_pct=23.0, runtime_s=420.0, battery_voltage_v=48.2,
+                  battery_temp_c=29.0, input_voltage_v=0.0, input_frequency_hz=0.0,
+                  output_voltage_v=230.0, output_power_w=1384.0, output_load_pct=46.0,
+                  seconds_on_battery=95.0, self_test_result="none",
+                  alarms=["OnBattery", "LowBattery"])
+    outlets = [OutletView(number=i, name=f"srv{i}", on=i % 3 != 0, power_w=40.0 * i,
+                          current_a=0.2 * i, energy_kwh=1.5 * i) for i in range(1, 9)]
+    pdu = PduView(id="pdu1", model="AP8641", voltage_v=231.0, power_w=sum(o.power_w for o in outlets),
+                  current_a=round(sum(o.current_a for o in outlets), 1),
+                  energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
+    return ViewSite(ups, pdu)
 
 
 @pytest.fixture
-def site() -> Site:
-    return Site()
+def site() -> ViewSite:
+    return demo_views()
 
 
 @pytest.fixture
-def ups_port(site: Site) -> Iterator[int]:
+def ups_port(site: ViewSite) -> Iterator[int]:
     with DemoSnmpAgent(site.ups_view, None, site, community_ro=RO, community_rw=RW, v3_user=USER,
                        v3_auth_key=AUTH, v3_priv_key=PRIV) as agent:
         yield agent.port
 
 
 @pytest.fixture
-def pdu_port(site: Site) -> Iterator[int]:
+def pdu_port(site: ViewSite) -> Iterator[int]:
     with DemoSnmpAgent(None, site.pdu_view, site, community_ro=RO, community_rw=RW, v3_user=USER,
                        v3_auth_key=AUTH, v3_priv_key=PRIV) as agent:
         yield agent.port
@@ -96,7 +74,7 @@ def values(readings: list[Reading]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("v3", [False, True])
-def test_demo_ups_reads_back_its_view(site: Site, ups_port: int, v3: bool) -> None:
+def test_demo_ups_reads_back_its_view(site: ViewSite, ups_port: int, v3: bool) -> None:
     src = source(ups_port, "ups", v3=v3)
     readings = run(src, "poll")
     got = values(readings)
@@ -114,14 +92,14 @@ def test_demo_ups_reads_back_its_view(site: Site, ups_port: int, v3: bool) -> No
     assert [r.value for r in readings if r.quantity == "alarm"] == ups.alarms
 
 
-def test_demo_ups_self_test(site: Site, ups_port: int) -> None:
+def test_demo_ups_self_test(site: ViewSite, ups_port: int) -> None:
     result = run(source(ups_port, "ups", RW), "self_test")
     assert result.ok and site.calls == [("ups_self_test", "ups1")]
     with pytest.raises(ActionRefused):  # the read-only community may not start it
         run(source(ups_port, "ups", RO), "self_test")
 
 
-def test_demo_pdu_reads_back_its_view(site: Site, pdu_port: int) -> None:
+def test_demo_pdu_reads_back_its_view(site: ViewSite, pdu_port: int) -> None:
     src = source(pdu_port, "pdu")
     got = values(run(src, "poll"))
     assert src.profile is not None and src.profile.name == "apc-rpdu2"
@@ -134,7 +112,7 @@ def test_demo_pdu_reads_back_its_view(site: Site, pdu_port: int) -> None:
         assert got[f"outlet{o.number}/energy"] == pytest.approx(o.energy_kwh, abs=0.1)
 
 
-def test_demo_pdu_outlet_switching(site: Site, pdu_port: int) -> None:
+def test_demo_pdu_outlet_switching(site: ViewSite, pdu_port: int) -> None:
     off = run(source(pdu_port, "pdu", RW), "set_outlet", 2, "off")
     assert (off.ok, off.readback) == (True, "off")
     assert site.pdu.outlets[1].on is False and site.calls[-1] == ("set_outlet", "pdu1", 2, "off")
