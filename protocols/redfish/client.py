@@ -40,6 +40,7 @@ from protocols.base import (
 from protocols.redfish import parse
 from protocols.redfish.parse import Extractor, Payload, Sample
 from protocols.redfish.tls import PinnedAdapter, PinStore, fetch_fingerprint
+from protocols.redfish.transport import NotSameService, SameServiceSession, same_service_path
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class RedfishSource:
             raise ValueError(f"{spec.id}: bad Redfish address {spec.address!r} (want host:port)")
         self.host = u.hostname
         self.port = u.port or (443 if spec.tls else 80)
+        self.scheme = "https" if spec.tls else "http"
         self.pin_key = f"{self.host}:{self.port}"
         self.pins = PinStore(spec.options.get("pin_store"))
 
@@ -143,6 +145,8 @@ class RedfishSource:
             return exc
         if isinstance(exc, RetriesExhaustedError):
             cause = exc.__cause__ or exc
+            if isinstance(cause, NotSameService):
+                return self._err(BadData, f"{what}: {cause}")
             if isinstance(cause, requests.exceptions.SSLError) and "ingerprint" in str(cause):
                 return self._certificate_changed()
             if isinstance(cause, requests.exceptions.SSLError):
@@ -211,17 +215,23 @@ class RedfishSource:
             cafile = spec.options.get("ca_file")
             if not cafile:
                 adapter = PinnedAdapter(self._trusted_fingerprint())
-        scheme = "https" if spec.tls else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         # max_retry=0: the library's retry loop sleeps 1 s and retries, so max_retry=1 would
         # double the time a dead BMC takes; one attempt fails in ~timeout_s.
         client = redfish.redfish_client(
-            base_url=f"{scheme}://{host}:{self.port}", username=spec.credentials.username,
+            base_url=f"{self.scheme}://{host}:{self.port}", username=spec.credentials.username,
             password=spec.credentials.password, default_prefix=ROOT, cafile=cafile,
             timeout=spec.timeout_s, max_retry=0, check_connectivity=False, https_adapter=adapter)
+        # Every request, the library's own login and logout included, goes through a session
+        # that sends nothing off this BMC's origin.
+        session = SameServiceSession(self.scheme, self.host, self.port)
+        if adapter is not None:
+            session.mount("https://", adapter)
+        client._session.close()
+        client._session = session
         # Never follow a redirect: requests would replay the session POST (password) or send
         # X-Auth-Token to wherever it points, over plain HTTP or to another host, bypassing
-        # the pinned certificate. Also covers the library's own login and logout requests.
+        # the pinned certificate.
         client._session.max_redirects = 0
         try:
             resp = self._request(client, "GET", ROOT)
@@ -235,7 +245,8 @@ class RedfishSource:
             client.root = RisObject.parse(root)
             client.root_resp = resp
             links = root.get("Links") if isinstance(root.get("Links"), dict) else {}
-            client.login_url = parse.odata_id(links.get("Sessions")) or f"{ROOT}/SessionService/Sessions"
+            sessions = parse.odata_id(links.get("Sessions"))
+            client.login_url = self._path(sessions) if sessions else f"{ROOT}/SessionService/Sessions"
             self._root = root
             self._login(client)
         except DeviceError:
@@ -265,6 +276,12 @@ class RedfishSource:
                         location = body.get("@odata.id") if isinstance(body, dict) else None
                     except JsonDecodingError:
                         location = None
+                if location:
+                    try:
+                        location = same_service_path(location, self.scheme, self.host, self.port)
+                    except NotSameService as e:
+                        raise self._err(BadData, f"session Location {_short_text(location)!r} is not a path "
+                                                 f"on this service ({e}); nothing sent there") from None
                 client.set_session_key(token)
                 client.set_session_location(location)
                 self.auth_mode = "session"
@@ -286,8 +303,18 @@ class RedfishSource:
         finally:
             client._session.close()
 
+    def _path(self, uri: str) -> str:
+        """The path a link from a response names on this BMC; BadData if it leads anywhere else."""
+        try:
+            return same_service_path(uri, self.scheme, self.host, self.port)
+        except NotSameService as e:
+            raise self._err(BadData, f"link {_short_text(uri)!r} is not a path on this service ({e}); "
+                                     "nothing sent") from None
+
     def _request(self, client: Any, method: str, uri: str, body: Any = None,
                  headers: dict[str, str] | None = None) -> RestResponse:
+        """The one place requests are made: the target is checked before anything is sent."""
+        uri = self._path(uri)
         self.requests_made += 1
         if method == "GET":
             return client.get(uri, headers=headers)
@@ -586,6 +613,10 @@ def _retry_after(resp: RestResponse) -> str:
 
 def _fmt(v: float | None) -> str:
     return "?" if v is None else f"{v:g}"
+
+
+def _short_text(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _short(exc: BaseException) -> str:
