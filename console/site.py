@@ -6,24 +6,31 @@ reference (``keyring:NAME``, ``env:VAR`` or ``demo:NAME``) resolved by console.s
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from console.durations import parse_duration
-from console.toml_lines import format_path, key_lines, line_of
+from console.toml_lines import format_path, key_lines, line_of, scan_brackets
 from protocols.base import Credentials, DeviceSpec
 
 DeviceKind = Literal["server", "gpu_host", "ups", "pdu", "heat_controller", "heat_meter"]
 ProtocolName = Literal["redfish", "snmp", "modbus", "nvml"]
 
-# Keys that would carry a secret. Refused anywhere under a device, with a pointer to the keyring.
-SECRET_KEYS = {"password", "passwd", "pass", "secret", "community", "auth_key", "priv_key",
-               "authkey", "privkey", "token", "api_key", "apikey", "key"}
+# Words that mark a key as carrying a secret, matched in the key lower-cased with everything but
+# letters and digits removed (auth_password, privPassword, "snmp-community" ...). Refused anywhere
+# in the file unless the value is a credentials reference (credentials = "keyring:NAME").
+SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "community", "token", "credential",
+                "apikey", "authkey", "privkey", "privatekey", "accesskey")
+SECRET_EXACT = {"pass", "pwd", "key", "psk", "pin"}
+MAX_SITE_BYTES = 1 << 20  # a site file is a few kB; anything this big is something else
+MAX_NESTING = 32  # arrays/inline tables inside each other; tomllib recurses per level
+MAX_ECHO = 60  # characters of a bad value quoted back in a message
 CREDENTIAL_REF = re.compile(r"^(keyring|env|demo):[A-Za-z0-9_.@/-]+$")
 HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 DEFAULT_PORTS = {"redfish": 443, "snmp": 161, "modbus": 502}
@@ -34,14 +41,32 @@ KIND_PROTOCOLS: dict[str, set[str]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Duration = Annotated[float, Field(gt=0)]
+    # NaN and infinities pass every bound check (nan > 0 is False, so is nan <= 100): refuse them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _duration(v: Any) -> float:
-    return parse_duration(v)
+    try:
+        seconds = parse_duration(v)
+    except OverflowError:  # float() of a 400-digit integer
+        raise ValueError("expected a duration such as 10s, got a number too large") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected a finite duration such as 10s, got {_echo(v)}")
+    return seconds
+
+
+def _echo(v: Any) -> str:
+    """A bad value quoted back, short enough for a one-line message."""
+    text = repr(v)
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "..."
+
+
+def is_secret_key(key: str, value: Any = None) -> bool:
+    """Whether ``key`` names a secret. A credentials reference as the value is not one."""
+    if isinstance(value, str) and CREDENTIAL_REF.match(value):
+        return False
+    norm = re.sub(r"[^a-z0-9]", "", key.lower())
+    return norm in SECRET_EXACT or any(word in norm for word in SECRET_WORDS)
 
 
 class SiteInfo(_Strict):
@@ -62,8 +87,9 @@ class Device(_Strict):
     profile: str | None = None
     credentials: str | None = None
     tls: bool = False
-    poll_interval: float = 10.0
-    timeout: float = 3.0
+    # At most 20 polls a second (nan once meant ~800); sub-second values serve tests and the demo.
+    poll_interval: float = Field(default=10.0, ge=0.05, le=86400)  # 50 ms .. 1 day
+    timeout: float = Field(default=3.0, ge=0.01, le=120)
     options: dict[str, Any] = Field(default_factory=dict)
 
     _v_durations = field_validator("poll_interval", "timeout", mode="before")(_duration)
@@ -72,7 +98,9 @@ class Device(_Strict):
     @classmethod
     def _cred_ref(cls, v: str | None) -> str | None:
         if v is not None and not CREDENTIAL_REF.match(v):
-            raise ValueError(f"expected a reference such as 'keyring:NAME' or 'env:VAR', got {v!r}")
+            # The value is not echoed: it may be the secret itself.
+            raise ValueError("expected a reference such as 'keyring:NAME' or 'env:VAR'; a secret goes in "
+                             "the OS keyring, never in this file (the value is not shown)")
         return v
 
     @model_validator(mode="after")
@@ -84,13 +112,38 @@ class Device(_Strict):
             if self.address not in ("", "local"):
                 raise ValueError("address: nvml reads the local GPUs only: leave address empty or 'local'")
         elif not HOST_PORT.match(self.address):
-            raise ValueError(f"address: expected host:port, got {self.address!r}")
+            raise ValueError(f"address: expected host:port, got {_echo(self.address)}")
         elif not 0 < int(HOST_PORT.match(self.address).group(2)) < 65536:
-            raise ValueError(f"address: port out of range in {self.address!r}")
+            raise ValueError(f"address: port out of range in {_echo(self.address)}")
+        option_problem = _option_problem(self.protocol, self.options)
+        if option_problem:
+            raise ValueError(option_problem)
         if self.timeout >= self.poll_interval:
             raise ValueError(f"timeout: {self.timeout:g} s must be shorter than poll_interval "
                              f"({self.poll_interval:g} s)")
         return self
+
+
+def _option_problem(protocol: str, options: dict[str, Any]) -> str | None:
+    """Bounds for the options the clients read (the clients trust them)."""
+    def integer(key: str, low: int, high: int) -> str | None:
+        v = options.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            return f"options.{key}: expected an integer from {low} to {high}, got {_echo(v)}"
+        if not low <= v <= high:
+            return f"options.{key}: expected an integer from {low} to {high}, got {v}"
+        return None
+
+    if protocol == "snmp":
+        version = options.get("version")
+        if version is not None and str(version).lower().lstrip("v") not in ("2c", "3"):
+            return f"options.version: expected \"2c\" or \"3\", got {_echo(version)}"
+        return integer("retries", 0, 5)
+    if protocol == "modbus":
+        return integer("unit", 0, 255)
+    return None
 
 
 class FeedLink(_Strict):
@@ -112,14 +165,14 @@ class PowerPath(_Strict):
 
 class Tank(_Strict):
     name: str = "tank"
-    volume_l: float = Field(gt=0)
+    volume_l: float = Field(gt=0, le=1_000_000)  # up to 1,000 m³
     sensors: list[str] = Field(default_factory=list)
 
 
 class Consumer(_Strict):
     name: str
     kind: Literal["space_heating", "hot_water", "pool", "process", "other"]
-    design_w: float | None = Field(default=None, gt=0)
+    design_w: float | None = Field(default=None, gt=0, le=10_000_000)  # up to 10 MW
 
 
 class Bypass(_Strict):
@@ -139,26 +192,27 @@ class HeatPath(_Strict):
 
 
 class Limits(_Strict):
-    max_loop_temp_c: float = Field(gt=0, le=100)
+    max_loop_temp_c: float = Field(gt=0, le=100)  # liquid water at ambient pressure
     max_tank_temp_c: float = Field(gt=0, le=100)
-    min_flow_lpm: float = Field(ge=0)
-    max_circuit_current_a: float = Field(gt=0)
+    min_flow_lpm: float = Field(ge=0, le=10_000)
+    max_circuit_current_a: float = Field(gt=0, le=1000)
     max_inlet_temp_c: float = Field(default=35.0, gt=0, le=60)
 
 
 class Tariffs(_Strict):
     currency: str = Field(default="GBP", min_length=3, max_length=3)
-    electricity_price_per_kwh: float = Field(ge=0)
+    # Prices are per kWh in any currency (some count thousands of units per kWh).
+    electricity_price_per_kwh: float = Field(ge=0, le=1_000_000)
     displaced_fuel: Literal["gas", "oil", "lpg", "electric", "heat_pump", "district"]
-    fuel_price_per_kwh: float = Field(ge=0)
+    fuel_price_per_kwh: float = Field(ge=0, le=1_000_000)
     displaced_efficiency: float = Field(gt=0, le=6, description="boiler efficiency or heat-pump SPF")
-    co2_grid_kg_per_kwh: float = Field(ge=0)
-    co2_fuel_kg_per_kwh: float = Field(ge=0)
+    co2_grid_kg_per_kwh: float = Field(ge=0, le=2)  # lignite is about 1.2
+    co2_fuel_kg_per_kwh: float = Field(ge=0, le=2)
 
 
 class Comfort(_Strict):
-    min_room_temp_c: float
-    max_room_temp_c: float
+    min_room_temp_c: float = Field(ge=0, le=40)
+    max_room_temp_c: float = Field(ge=0, le=40)
 
     @model_validator(mode="after")
     def _band(self) -> Comfort:
@@ -192,7 +246,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        return " ".join(text.splitlines())  # one problem, one line
 
 
 class SiteError(Exception):
@@ -207,12 +262,15 @@ _FIELD_NAMES = {name for model in (Device, Comfort) for name in model.model_fiel
 
 
 def _secret_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Secrets anywhere in the file, under any spelling of their key."""
     out: list[tuple[tuple[str | int, ...], str]] = []
 
     def walk(node: Any, path: tuple[str | int, ...]) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
-                if k.lower() in SECRET_KEYS:
+                if k == "credentials" and path[:1] == ("devices",) and len(path) == 2:
+                    continue  # the reference itself: validated (never echoed) by Device
+                if is_secret_key(k, v):
                     out.append(((*path, k), "secrets are not allowed in site files: store it in the OS "
                                 "keyring and set credentials = \"keyring:NAME\" (or env:VAR)"))
                 else:
@@ -221,8 +279,9 @@ def _secret_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], 
             for i, v in enumerate(node):
                 walk(v, (*path, i))
 
-    for i, dev in enumerate(data.get("devices", []) or []):
-        walk(dev, ("devices", i))
+    walk(data, ())
+    devices = data.get("devices")
+    for i, dev in enumerate(devices if isinstance(devices, list) else []):
         if isinstance(dev, dict) and isinstance(dev.get("address"), str) and "@" in dev["address"]:
             out.append((("devices", i, "address"), "credentials in the address are not allowed; "
                         "use credentials = \"keyring:NAME\""))
@@ -233,6 +292,8 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
     """References between sections. Works on the raw data, so it reports even when other
     sections failed validation (every problem at once)."""
     out: list[tuple[tuple[str | int, ...], str]] = []
+    if not isinstance(data.get("devices"), list):
+        return out  # reported by validation; every reference would only repeat it
 
     def items(node: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
         seq = node.get(key) if isinstance(node, dict) else None
@@ -250,6 +311,8 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
         ids.setdefault(dev_id, i)
         kinds.setdefault(dev_id, str(d.get("kind")))
         key = (d.get("protocol"), d.get("address"))
+        if not all(isinstance(k, str) for k in key):
+            continue  # a wrong type: reported by validation
         if key[1] and key in addrs and key[0] != "snmp":
             out.append((("devices", i, "address"), f"{key[1]} is also devices[{addrs[key]}]"))
         addrs.setdefault(key, i)
@@ -271,6 +334,8 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
         ref(("power_path", "outlets", i, "pdu"), o.get("pdu"), {"pdu"})
         ref(("power_path", "outlets", i, "device"), o.get("device"), {"server", "gpu_host"})
         key = (o.get("pdu"), o.get("outlet"))
+        if not (isinstance(key[0], str) and isinstance(key[1], int)):
+            continue
         if key in seen:
             out.append((("power_path", "outlets", i, "outlet"),
                         f"outlet {key[1]} of {key[0]} already feeds outlets[{seen[key]}]"))
@@ -297,9 +362,11 @@ def _pydantic_message(err: dict[str, Any]) -> str:
         return msg.replace("Input should be", "expected") + f", got {err.get('input')!r}"
     msg = msg.replace("Input should be ", "expected ").replace("greater than or equal to", ">=")
     msg = msg.replace("less than or equal to", "<=").replace("greater than", ">").replace("less than", "<")
-    if "input" in err and err["type"] not in ("model_type",) and not isinstance(err["input"], dict):
-        if "got" not in msg:
-            msg += f", got {err['input']!r}"
+    if "input" in err and err["type"] not in ("model_type",):
+        last = err["loc"][-1] if err["loc"] else ""
+        secret = isinstance(last, str) and (last == "credentials" or is_secret_key(last))
+        if "got" not in msg and not secret:
+            msg += ", got a table" if isinstance(err["input"], dict) else f", got {_echo(err['input'])}"
     return msg
 
 
@@ -308,19 +375,54 @@ def load_site(path: str | Path) -> Site:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_SITE_BYTES + 1)
     except OSError as e:
         raise SiteError([Problem(name, None, "", f"cannot read: {e.strerror or e}")]) from None
+    except ValueError as e:  # a NUL byte in the path
+        raise SiteError([Problem(name, None, "", f"cannot read: {e}")]) from None
+    if len(raw) > MAX_SITE_BYTES:
+        raise SiteError([Problem(name, None, "", f"too large for a site file (over {MAX_SITE_BYTES >> 20} MiB)")])
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a BOM, as some Windows editors write
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise SiteError([Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[e.start]:02x}): "
+                                 "a site file is TOML text, see resources/sites/example.toml")]) from None
     return parse_site(text, name)
 
 
 def parse_site(text: str, name: str = "<site>") -> Site:
+    """Parse and validate site-file text; ``name`` is what problems call the file."""
+    text = text.removeprefix("\ufeff")
+    try:
+        return _parse_site(text, name)
+    except RecursionError:  # a guard only: MAX_NESTING stops deep files before the parser
+        raise SiteError([Problem(name, None, "", "nested too deeply")]) from None
+
+
+def _parse_site(text: str, name: str) -> Site:
+    lines = key_lines(text)
+
+    def key_on(line: int | None) -> str:
+        paths = [p for p, n in lines.items() if n == line]
+        return format_path(min(paths, key=len)) if paths else ""
+
+    scan = scan_brackets(text, MAX_NESTING)
+    if scan.too_deep is not None:
+        raise SiteError([Problem(name, scan.too_deep, key_on(scan.too_deep),
+                                 f"arrays and tables nested deeper than {MAX_NESTING} levels")])
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:  # TOMLDecodeError, or a value the parser could not convert
         m = re.search(r"line (\d+)", str(e))
-        raise SiteError([Problem(name, int(m.group(1)) if m else None, "", f"not valid TOML: {e}")]) from None
-    lines = key_lines(text)
+        line = int(m.group(1)) if m else None
+        msg = f"not valid TOML: {e}"
+        if line is None and scan.unclosed is not None:
+            what, line = scan.unclosed
+            msg += f"; the {what} opened on line {line} is never closed"
+        raise SiteError([Problem(name, line, key_on(line) if line else "", msg)]) from None
 
     def problem(loc: tuple[str | int, ...], msg: str) -> Problem:
         return Problem(name, line_of(lines, loc), format_path(loc), msg)
@@ -334,13 +436,13 @@ def parse_site(text: str, name: str = "<site>") -> Site:
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             # Literal/union tags pydantic appends are not keys of the file.
             loc = tuple(p for p in loc if p in _keys_at(data, loc) or isinstance(p, int))
-            if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+            if err["type"] == "extra_forbidden" and loc and is_secret_key(str(loc[-1]), err.get("input")):
                 continue  # already reported as a secret
             msg = _pydantic_message(err)
             # Model-level checks name their key as "key: message"; move it into the location.
-            m = re.match(r"^([a-z_]+): (.*)$", msg)
-            if m and m.group(1) in _FIELD_NAMES:
-                loc, msg = (*loc, m.group(1)), m.group(2)
+            m = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_-]+)*): (.*)$", msg)
+            if m and m.group(1).split(".")[0] in _FIELD_NAMES:
+                loc, msg = (*loc, *m.group(1).split(".")), m.group(2)
             problems.append(problem(loc, msg))
     problems += [problem(loc, msg) for loc, msg in _cross_problems(data)]
     if problems:
