@@ -11,20 +11,32 @@ Nothing here blocks its caller: actions run on the engine's loop and return a Fu
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import logging
+import math
+import numbers
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from console.site import Site
+from console.site import Device, Site
 from protocols.base import ActionRefused, ActionResult, Reading, Source
+from protocols.modbus.profile import Profile, ProfileError, load_profile
+from protocols.plausibility import range_of
 
 log = logging.getLogger("heatrack.control")
 
 DEFAULT_UNLOCK_MINUTES = 15.0
 MAX_UNLOCK_MINUTES = 8 * 60.0
+MAX_NAME = 80  # characters of a person's name in the audit log
+MAX_REASON = 500
+MAX_SHOWN = 80  # characters of a refused raw value shown in the audit log
+OUTLET_COMMANDS = ("on", "off", "reboot")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 class ControlLocked(ActionRefused):
@@ -40,6 +52,82 @@ class AuditLike(Protocol):
     def audit(self, actor: str, action: str, target: str, before: Any, after: Any, result: str) -> Any: ...
 
 
+def shown(value: Any) -> str:
+    """A refused raw value as bounded, printable text for the audit log and messages: its
+    repr may be huge, hold control characters, or raise."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
+
+
+def as_number(value: Any) -> float | None:
+    """A real number (int, float, Decimal, Fraction, numpy scalar, or decimal text such as
+    "84") as a float; None for anything else, bools included. May be NaN or infinite."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL.fullmatch(text):
+            return None
+        value = text
+    elif not isinstance(value, (numbers.Real, decimal.Decimal)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float: as good as infinite
+        return math.inf
+    except (TypeError, ValueError, ArithmeticError):  # Decimal('sNaN')
+        return None
+
+
+def as_whole(value: Any) -> int | None:
+    """A whole number (int, integral float/Decimal, digits as text); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text) if _WHOLE.fullmatch(text) else None
+        except ValueError:  # beyond int()'s digit limit
+            return None
+    number = as_number(value)
+    if number is None or not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _finite(value: Any, what: str) -> tuple[float | None, str | None]:
+    number = as_number(value)
+    if number is None:
+        return None, f"{what} takes a number, not {shown(value)}"
+    if not math.isfinite(number):
+        return None, f"{what}: {shown(value)} is not a finite number"
+    return number, None
+
+
+def _name_problem(actor: Any) -> str | None:
+    name = actor.strip() if isinstance(actor, str) else ""
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        return (f"unlocking control and writing need the name of the person doing it "
+                f"(printable, at most {MAX_NAME} characters), not {shown(actor)}")
+    return None
+
+
+def _label(x: Any) -> str:
+    """A name (point, outlet) for the audit target: as given when it is plain text."""
+    return x if isinstance(x, str) and x.isprintable() and 0 < len(x) <= MAX_SHOWN else shown(x)
+
+
+def _who(actor: Any) -> str:
+    """The actor column: the name as given, or its shown form when it is not a usable name."""
+    return actor.strip() if _name_problem(actor) is None else shown(actor)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ControlState:
     unlocked: bool
@@ -49,6 +137,11 @@ class ControlState:
 
 
 class Control:
+    """Every entry point converts its values once, here at the edge, to the type the limit
+    check and the client use (float for setpoints and caps, int for outlets and GPUs, the
+    point's own label or bool for switches); what cannot be converted is refused and audited
+    with the raw value shown as text. A string "84" thus meets the same limit as 84."""
+
     def __init__(self, site: Site, engine: EngineLike, store: AuditLike, *,
                  clock: Callable[[], float] = time.time) -> None:
         self.site = site
@@ -58,6 +151,14 @@ class Control:
         self._lock = threading.Lock()
         self._state = ControlState(False)
         self._latest: dict[str, Reading] = {}
+        # Register maps, read once here so a write never waits on the disk: {id: map or why not}
+        self._profiles: dict[str, Profile | str] = {}
+        for dev in site.devices:
+            if dev.protocol == "modbus" and dev.profile:
+                try:
+                    self._profiles[dev.id] = load_profile(dev.profile)
+                except ProfileError as e:
+                    self._profiles[dev.id] = str(e)
         self._unsubscribe = engine.subscribe(self._on_batch)
 
     def close(self) -> None:
@@ -67,110 +168,200 @@ class Control:
         for r in batch.readings:
             self._latest[r.series_key] = r
 
+    def _audit(self, actor: str, action: str, target: str, before: Any, after: Any, result: str) -> None:
+        """Write one audit row; a store that cannot take it must not change the caller's
+        answer (a refusal stays a refusal), so it is logged loudly instead."""
+        try:
+            self._store.audit(actor, action, target, before, after, result)
+        except Exception:
+            log.exception("%s %s by %s (%s) NOT in the audit log", action, target, actor, result)
+
     # ------------------------------------------------------------ lock
     def state(self) -> ControlState:
         with self._lock:
             s = self._state
-            if s.unlocked and s.until is not None and self._clock() >= s.until:
+            expired = s.unlocked and s.until is not None and self._clock() >= s.until
+            if expired:
                 self._state = ControlState(False)
-                self._store.audit(s.actor or "?", "control_lock", "site", None, None, "expired")
-            return self._state
+            state = self._state
+        if expired:
+            self._audit(s.actor or "?", "control_lock", "site", None, None, "expired")
+        return state
 
     def unlock(self, actor: str, minutes: float = DEFAULT_UNLOCK_MINUTES, reason: str = "") -> ControlState:
-        if not actor.strip():
-            raise ValueError("unlocking control needs the name of the person doing it")
-        if not 0 < minutes <= MAX_UNLOCK_MINUTES:
-            raise ValueError(f"unlock for 0 to {MAX_UNLOCK_MINUTES:g} minutes, not {minutes:g}")
+        """Allow writes for ``minutes`` by a named person; a refused unlock is audited too."""
+        m = as_number(minutes)
+        problem = _name_problem(actor)
+        if problem is None and (m is None or not math.isfinite(m) or not 0 < m <= MAX_UNLOCK_MINUTES):
+            problem = f"unlock for 0 to {MAX_UNLOCK_MINUTES:g} minutes, not {shown(minutes)}"
+        if problem is None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+            problem = f"the reason is text of at most {MAX_REASON} characters, not {shown(reason)}"
+        if problem is not None:
+            self._audit(_who(actor), "control_unlock", "site", None,
+                        {"minutes": shown(minutes), "reason": shown(reason)}, f"refused: {problem}")
+            raise ValueError(problem)
+        assert m is not None
+        name = actor.strip()
         with self._lock:
-            self._state = ControlState(True, actor, self._clock() + minutes * 60.0, reason)
-        self._store.audit(actor, "control_unlock", "site", None, {"minutes": minutes, "reason": reason}, "ok")
-        return self._state
+            self._state = ControlState(True, name, self._clock() + m * 60.0, reason)
+            state = self._state
+        self._audit(name, "control_unlock", "site", None, {"minutes": m, "reason": reason}, "ok")
+        return state
 
     def lock(self, actor: str) -> None:
         with self._lock:
             was = self._state.unlocked
             self._state = ControlState(False)
         if was:
-            self._store.audit(actor, "control_lock", "site", None, None, "ok")
+            self._audit(_who(actor), "control_lock", "site", None, None, "ok")
 
     # ------------------------------------------------------------ actions
-    def set_power_limit(self, actor: str, device_id: str, watts: float,
-                        gpu: int | None = None) -> Future[ActionResult]:
+    def set_power_limit(self, actor: str, device_id: str, watts: Any,
+                        gpu: Any = None) -> Future[ActionResult]:
         """Cap a server (Redfish) or one local GPU (NVML, ``gpu`` index)."""
-        dev = self.site.device(device_id)
-        if gpu is None and dev.protocol == "nvml":
-            raise ValueError(f"{device_id}: name the GPU to cap (gpu=0, 1, ...)")
-        problem = None if watts > 0 else f"a power limit must be > 0 W, not {watts:g}"
+        dev = self._device(actor, "set_power_limit", device_id,
+                           "chassis" if gpu is None else f"gpu{shown(gpu)}", watts)
+        w, problem = _finite(watts, "a power limit")
+        if w is not None:
+            r = range_of("power_limit")
+            if not 0 < w <= (r.high if r else math.inf):
+                problem = f"a power limit must be > 0 W and at most {r.high if r else math.inf:g} W, not {w:g}"
+        requested: Any = w if problem is None else shown(watts)
         if gpu is None:
-            return self._perform(actor, device_id, "set_power_limit", "chassis", watts,
-                                 lambda s: s.set_power_limit(watts), "chassis/power_limit", problem)
-        return self._perform(actor, device_id, "set_power_limit", f"gpu{gpu}", watts,
-                             lambda s: s.set_power_limit(gpu, watts), f"gpu{gpu}/power_limit", problem)
+            if dev.protocol == "nvml":
+                problem = problem or f"{device_id}: name the GPU to cap (gpu=0, 1, ...)"
+            return self._perform(actor, dev, "set_power_limit", "chassis", requested,
+                                 lambda s: s.set_power_limit(w), "chassis/power_limit", problem)
+        index = as_whole(gpu)
+        if dev.protocol != "nvml":
+            problem = problem or f"{device_id} is not a GPU host: a GPU index applies to NVML devices only"
+        elif index is None or index < 0:
+            problem = problem or f"a GPU index is a whole number >= 0, not {shown(gpu)}"
+        target = f"gpu{index}" if index is not None else f"gpu{shown(gpu)}"
+        return self._perform(actor, dev, "set_power_limit", target, requested,
+                             lambda s: s.set_power_limit(index, w), f"{target}/power_limit", problem)
 
-    def set_outlet(self, actor: str, device_id: str, outlet: int, command: str) -> Future[ActionResult]:
+    def set_outlet(self, actor: str, device_id: str, outlet: Any, command: Any) -> Future[ActionResult]:
         """Switch a PDU outlet: "on", "off" or "reboot"."""
-        problem = None if command in ("on", "off", "reboot") else f"unknown outlet command {command!r}"
-        return self._perform(actor, device_id, f"outlet_{command}", f"outlet{outlet}", command,
-                             lambda s: s.set_outlet(outlet, command), f"outlet{outlet}/state", problem)
+        number = as_whole(outlet)
+        good = isinstance(command, str) and command in OUTLET_COMMANDS
+        action = f"outlet_{command}" if good else "outlet_command"
+        target = f"outlet{number}" if number is not None else f"outlet{shown(outlet)}"
+        dev = self._device(actor, action, device_id, target, command)
+        problem = None
+        if number is None or number < 1:
+            problem = f"an outlet is a whole number >= 1, not {shown(outlet)}"
+        elif not good:
+            problem = f"unknown outlet command {shown(command)} (one of {', '.join(OUTLET_COMMANDS)})"
+        requested = command if problem is None else shown(command if number is not None else outlet)
+        return self._perform(actor, dev, action, target, requested,
+                             lambda s: s.set_outlet(number, command), f"{target}/state", problem)
 
     def ups_self_test(self, actor: str, device_id: str) -> Future[ActionResult]:
-        return self._perform(actor, device_id, "ups_self_test", "ups", "start",
+        dev = self._device(actor, "ups_self_test", device_id, "ups", "start")
+        return self._perform(actor, dev, "ups_self_test", "ups", "start",
                              lambda s: s.self_test(), "self_test/state", None)
 
     def heat_write(self, actor: str, device_id: str, point: str, value: Any) -> Future[ActionResult]:
         """Write a heat-controller point (setpoints, valve, bypass, pump)."""
-        return self._perform(actor, device_id, "set_point", point, value,
-                             lambda s: s.write_point(point, value), None, self._heat_limit_problem(point, value))
+        dev = self._device(actor, "set_point", device_id, _label(point), value)
+        converted, problem = self._heat_value(dev, point, value)
+        problem = problem or self._heat_limit_problem(point, converted)
+        requested = converted if problem is None else shown(value)
+        return self._perform(actor, dev, "set_point", _label(point), requested,
+                             lambda s: s.write_point(point, converted), None, problem)
+
+    def _heat_value(self, dev: Device, point: str, value: Any) -> tuple[Any, str | None]:
+        """``value`` as the type the point takes (its label, a bool, a float), or why not."""
+        profile = self._profiles.get(dev.id, f"{dev.id} is not a Modbus heat controller with a profile")
+        if isinstance(profile, str):
+            return None, profile
+        p = profile.points.get(point) if isinstance(point, str) else None
+        if p is None:
+            return None, f"profile {profile.name} has no point {shown(point)}"
+        if p.enum:
+            labels = sorted(p.enum.values())
+            if isinstance(value, str) and value in labels:
+                return value, None
+            if isinstance(value, bool) and p.type == "bool" and int(value) in p.enum:
+                return p.enum[int(value)], None
+            return None, f"point {point} takes one of {', '.join(labels)}, not {shown(value)}"
+        if p.type == "bool":
+            words = {"on": True, "true": True, "off": False, "false": False}
+            if isinstance(value, bool):
+                return value, None
+            if isinstance(value, str) and value in words:
+                return words[value], None
+            return None, f"point {point} takes one of on, off, not {shown(value)}"
+        if p.type == "string":
+            return (value, None) if isinstance(value, str) else (None, f"point {point} takes text, not {shown(value)}")
+        number, problem = _finite(value, f"point {point}")
+        if number is None:
+            return None, problem
+        r = range_of(p.quantity, p.canonical_unit) if p.quantity else None
+        if r is not None and not r.low <= number <= r.high:
+            u = f" {r.unit}" if r.unit else ""
+            return None, f"point {point}: {number:g}{u} is outside the plausible {r.low:g}…{r.high:g}{u}"
+        return number, None
 
     def _heat_limit_problem(self, point: str, value: Any) -> str | None:
         """The site's own limits bound setpoints below whatever the device would accept."""
         limits = self.site.limits
-        if point == "supply_setpoint" and isinstance(value, (int, float)) and value > limits.max_loop_temp_c:
+        if not isinstance(value, float):
+            return None  # a number by now, or a label/bool that no limit applies to
+        if point == "supply_setpoint" and value > limits.max_loop_temp_c:
             return f"{value:g} °C is above the site's max loop temperature ({limits.max_loop_temp_c:g} °C)"
-        if point == "tank_max_temp" and isinstance(value, (int, float)) and value > limits.max_tank_temp_c:
+        if point == "tank_max_temp" and value > limits.max_tank_temp_c:
             return f"{value:g} °C is above the site's max tank temperature ({limits.max_tank_temp_c:g} °C)"
         return None
 
     # ------------------------------------------------------------ the one path
-    def _perform(self, actor: str, device_id: str, action: str, target: str, requested: Any,
+    def _device(self, actor: Any, action: str, device_id: Any, target: str, requested: Any) -> Device:
+        """The site's device, or an audited refusal (an id from a command line can be wrong)."""
+        try:
+            return self.site.device(device_id)
+        except (KeyError, TypeError):
+            where = f"{device_id}/{target}" if isinstance(device_id, str) else f"{shown(device_id)}/{target}"
+            why = f"no device {shown(device_id)} in the site"
+            self._audit(_who(actor), action, where, None, {"requested": shown(requested)}, f"refused: {why}")
+            raise ActionRefused(str(device_id), "?", f"{action} {target}: {why}") from None
+
+    def _perform(self, actor: str, dev: Device, action: str, target: str, requested: Any,
                  call: Callable[[Any], Awaitable[ActionResult]], before_key: str | None,
                  problem: str | None) -> Future[ActionResult]:
-        dev = self.site.device(device_id)  # KeyError for an unknown device: a programming error
+        device_id = dev.id
         where = f"{device_id}/{target}"
         before_r = self._latest.get(f"{device_id}/{before_key}") if before_key else None
         before = None if before_r is None else {"value": before_r.value, "unit": before_r.unit, "ts": before_r.ts}
+        problem = _name_problem(actor) or problem
+        who = _who(actor)
         state = self.state()
         if not state.unlocked:
-            self._store.audit(actor, action, where, before, {"requested": requested}, "refused: control locked")
+            self._audit(who, action, where, before, {"requested": requested}, "refused: control locked")
             raise ControlLocked(device_id, dev.address or "local",
                                 f"{action} {target}: control is locked; unlock it first")
         if problem:
-            self._store.audit(actor, action, where, before, {"requested": requested}, f"refused: {problem}")
+            self._audit(who, action, where, before, {"requested": requested}, f"refused: {problem}")
             raise ActionRefused(device_id, dev.address or "local", f"{action} {target}: {problem}")
 
         out: Future[ActionResult] = Future()
-
-        def audit(after: Any, result: str) -> None:
-            try:
-                self._store.audit(actor, action, where, before, after, result)
-            except Exception:  # the caller must still get its answer; say loudly what is missing
-                log.exception("%s %s by %s (%s) NOT in the audit log", action, where, actor, result)
 
         def done(f: Future[ActionResult]) -> None:
             try:
                 res = f.result()
             except Exception as e:  # refused by the client's bounds, unreachable, ...
-                audit({"requested": requested}, f"failed: {type(e).__name__}: {e}")
+                self._audit(who, action, where, before, {"requested": requested},
+                            f"failed: {type(e).__name__}: {e}")
                 out.set_exception(e)
                 return
             result = "ok" if res.ok else f"mismatch: {res.message or 'read-back differs'}"
-            audit({"requested": res.requested, "readback": res.readback}, result)
+            self._audit(who, action, where, before, {"requested": res.requested, "readback": res.readback}, result)
             out.set_result(res)
 
         try:
             sent = self._engine.run_action(device_id, call)
         except Exception as e:  # the engine is not running: an attempt like any other
-            audit({"requested": requested}, f"failed: {type(e).__name__}: {e}")
+            self._audit(who, action, where, before, {"requested": requested}, f"failed: {type(e).__name__}: {e}")
             raise
         sent.add_done_callback(done)
         return out

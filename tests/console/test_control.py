@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import Future
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from console.control import Control, ControlLocked
@@ -91,11 +94,28 @@ def test_site_limits_bound_setpoints_before_anything_is_sent(site_parts) -> None
 
 
 @pytest.mark.slow
+def test_a_limit_cannot_be_bypassed_by_type_on_the_demo(site_parts) -> None:
+    runner, _, store, control, _ = site_parts
+    control.unlock("jo")
+    limit = runner.site_model().limits.max_tank_temp_c
+    before = runner.heat_view().points["tank_max_temp"]
+    for value in (str(limit + 9), Decimal(limit + 8), np.float64(limit + 7)):  # the device takes up to 85
+        with pytest.raises(ActionRefused, match="above the site's max tank temperature"):
+            control.heat_write("jo", "heat1", "tank_max_temp", value)
+    assert runner.heat_view().points["tank_max_temp"] == before
+    assert control.heat_write("jo", "heat1", "tank_max_temp", str(limit - 5)).result(15).ok
+    assert runner.heat_view().points["tank_max_temp"] == pytest.approx(limit - 5)
+    store.flush()
+    results = [e.result for e in reversed(store.audit_log()) if e.action == "set_point"]
+    assert [r.split(":")[0] for r in results] == ["refused", "refused", "refused", "ok"]
+
+
+@pytest.mark.slow
 def test_client_refusals_and_unlock_expiry_are_audited(site_parts) -> None:
     runner, _, store, control, clock = site_parts
     control.unlock("jo", minutes=1)
-    with pytest.raises(Exception, match="bool|out of|range|refused"):
-        control.heat_write("jo", "heat1", "valve_setpoint", 150).result(15)
+    with pytest.raises(ActionRefused, match="outside 30..70"):  # the profile's bound, in the client
+        control.heat_write("jo", "heat1", "supply_setpoint", 25).result(15)
     clock.t += 61
     assert not control.state().unlocked
     with pytest.raises(ControlLocked):
@@ -109,35 +129,19 @@ def test_client_refusals_and_unlock_expiry_are_audited(site_parts) -> None:
     assert results[3] == ("outlet_off", "refused: control locked")
 
 
-def test_unlock_needs_a_name_and_a_bounded_time() -> None:
-    class Nothing:
-        def subscribe(self, cb):
-            return lambda: None
-
-        def audit(self, *a):
-            raise AssertionError("nothing to audit")
-
-    from console.site import load_site
-    from tests.support import REPO
-
-    c = Control(load_site(REPO / "resources/sites/example.toml"), Nothing(), Nothing())
-    with pytest.raises(ValueError, match="name of the person"):
-        c.unlock("  ")
-    with pytest.raises(ValueError, match="unlock for"):
-        c.unlock("jo", minutes=24 * 60)
-
-
 class _Audit:
     """A store that keeps audit calls; ``fail`` makes later ones raise (store closed, disk full)."""
 
     def __init__(self) -> None:
         self.entries: list[tuple[str, str, str, str]] = []
+        self.afters: list[Any] = []
         self.fail: Exception | None = None
 
     def audit(self, actor, action, target, before, after, result):
         if self.fail is not None:
             raise self.fail
         self.entries.append((actor, action, target, result))
+        self.afters.append(after)
 
 
 class _Engine:
@@ -182,3 +186,220 @@ def test_result_future_resolves_even_if_the_audit_cannot_be_written() -> None:
     store.fail = RuntimeError("store is closed")
     sent.set_result(ActionResult("srv1", "set_power_limit", "chassis", 500, 500, True))
     assert out.result(timeout=5).ok  # the write happened; the caller is not left waiting
+
+
+# ---------------------------------------------------------------- values converted at the edge
+class _Source:
+    """Records what a client would have been asked to write."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def call(*args: Any) -> Any:
+            from protocols.base import ActionResult
+
+            self.calls.append((name, args))
+            return ActionResult("x", name, "t", args[-1], args[-1], True)
+
+        return call
+
+
+class _Sending:
+    """An engine that runs each action at once against one recording source."""
+
+    def __init__(self) -> None:
+        self.source = _Source()
+
+    def subscribe(self, cb):
+        return lambda: None
+
+    def run_action(self, device_id, fn):
+        import asyncio
+
+        out: Future[Any] = Future()
+        out.set_result(asyncio.run(fn(self.source)))
+        return out
+
+
+def _unlocked() -> tuple[Control, _Audit, _Sending]:
+    store, engine = _Audit(), _Sending()
+    c = Control(_example_site(), engine, store)
+    c.unlock("jo")
+    return c, store, engine
+
+
+@pytest.mark.parametrize("point, value", [
+    ("tank_max_temp", "84"), ("tank_max_temp", Decimal("83")), ("tank_max_temp", " 80.5 "),
+    ("supply_setpoint", "66"), ("supply_setpoint", Fraction(131, 2)), ("supply_setpoint", np.float32(70)),
+    ("supply_setpoint", np.int64(66)),
+])
+def test_site_limits_hold_whatever_type_the_value_has(point: str, value: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="above the site's max"):
+        c.heat_write("jo", "heat1", point, value)
+    assert engine.source.calls == []  # nothing was sent
+    assert store.entries[-1][1:3] == ("set_point", f"heat1/{point}")
+    assert store.entries[-1][3].startswith("refused: ") and "above the site's max" in store.entries[-1][3]
+
+
+@pytest.mark.parametrize("value", [
+    float("nan"), float("inf"), float("-inf"), "nan", "inf", "-Infinity", "1e999", "1_0", "0x20", "",
+    "sixty", True, False, None, [60], {"v": 60}, 60j, b"60", Decimal("NaN"), Decimal("sNaN"), object(),
+])
+def test_a_setpoint_that_is_not_a_finite_number_is_refused_and_audited(value: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="not a finite number|takes a number"):
+        c.heat_write("jo", "heat1", "supply_setpoint", value)
+    assert engine.source.calls == []
+    assert store.entries[-1][3].startswith("refused: ")
+    shown = store.afters[-1]["requested"]
+    assert isinstance(shown, str) and len(shown) <= 80  # the raw value, as text, bounded
+    json.dumps(store.afters[-1], allow_nan=False)  # strict JSON: no NaN/Infinity leak into the log
+
+
+def test_the_raw_value_is_shown_safely_in_the_audit() -> None:
+    class Nasty:
+        def __repr__(self) -> str:
+            raise RuntimeError("boom")
+
+    c, store, _ = _unlocked()
+    for value in ("x" * 10_000, "a\nb\x00\x1b[31m", Nasty()):
+        with pytest.raises(ActionRefused):
+            c.heat_write("jo", "heat1", "supply_setpoint", value)
+        shown = store.afters[-1]["requested"]
+        assert len(shown) <= 80 and shown.isprintable()
+
+
+@pytest.mark.parametrize("point, value, sent", [
+    ("supply_setpoint", "60", 60.0), ("supply_setpoint", Decimal("60.5"), 60.5),
+    ("supply_setpoint", np.float64(55), 55.0), ("tank_max_temp", 70, 70.0),
+    ("valve_setpoint", "33.3", 33.3), ("pump_on", "off", "off"), ("pump_on", True, "on"),
+])
+def test_accepted_values_reach_the_client_as_one_type(point: str, value: Any, sent: Any) -> None:
+    c, store, engine = _unlocked()
+    assert c.heat_write("jo", "heat1", point, value).result(5).ok
+    [(name, (p, v))] = engine.source.calls
+    assert (name, p, v) == ("write_point", point, sent) and type(v) is type(sent)
+    assert store.entries[-1][3] == "ok"
+
+
+@pytest.mark.parametrize("point, value, why", [
+    ("pump_on", "maybe", "one of"), ("pump_on", 1, "one of"), ("pump_on", 1.0, "one of"),
+    ("valve_setpoint", True, "not a finite number|takes a number"),
+    ("valve_setpoint", 1e300, "plausible"), ("no_such_point", 1, "no point"),
+])
+def test_points_take_only_their_own_kind_of_value(point: str, value: Any, why: str) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match=why):
+        c.heat_write("jo", "heat1", point, value)
+    assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
+
+
+@pytest.mark.parametrize("watts", [float("nan"), float("inf"), "inf", True, None, "lots", 0, -5, "-5", 1e300])
+def test_power_limit_must_be_a_plausible_finite_number(watts: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused):
+        c.set_power_limit("jo", "srv1", watts)
+    assert engine.source.calls == [] and store.entries[-1][1:] == (
+        "set_power_limit", "srv1/chassis", store.entries[-1][3])
+    assert store.entries[-1][3].startswith("refused: ")
+
+
+def test_power_limit_converted_once() -> None:
+    c, _, engine = _unlocked()
+    c.set_power_limit("jo", "srv1", Decimal("640")).result(5)
+    c.set_power_limit("jo", "gpuhost", "250", gpu=np.int64(1)).result(5)
+    assert engine.source.calls == [("set_power_limit", (640.0,)), ("set_power_limit", (1, 250.0))]
+    assert [type(a) for a in engine.source.calls[1][1]] == [int, float]
+
+
+@pytest.mark.parametrize("gpu", [True, -1, 1.5, "x", float("nan")])
+def test_gpu_index_must_be_a_whole_number(gpu: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="GPU"):
+        c.set_power_limit("jo", "gpuhost", 250, gpu=gpu)
+    assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
+
+
+def test_nvml_cap_without_a_gpu_is_refused_and_audited() -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="name the GPU"):
+        c.set_power_limit("jo", "gpuhost", 250)
+    assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
+
+
+@pytest.mark.parametrize("outlet, command", [
+    (True, "off"), (0, "off"), (2.5, "off"), ("two", "off"), (float("nan"), "off"),
+    (2, "OFF!"), (2, None), (2, ["off"]),
+])
+def test_outlet_and_command_are_checked_and_audited(outlet: Any, command: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused):
+        c.set_outlet("jo", "pdu1", outlet, command)
+    assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
+
+
+def test_outlet_number_converted_once() -> None:
+    c, _, engine = _unlocked()
+    c.set_outlet("jo", "pdu1", "2", "off").result(5)
+    c.set_outlet("jo", "pdu1", Decimal("3"), "on").result(5)
+    assert engine.source.calls == [("set_outlet", (2, "off")), ("set_outlet", (3, "on"))]
+
+
+def test_an_unknown_device_is_refused_and_audited() -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="no device"):
+        c.heat_write("jo", "nope", "supply_setpoint", 50)
+    assert engine.source.calls == [] and store.entries[-1][2:] == ("nope/supply_setpoint",
+                                                                    store.entries[-1][3])
+    assert store.entries[-1][3].startswith("refused: ")
+
+
+# ---------------------------------------------------------------- unlock
+@pytest.mark.parametrize("actor, minutes, why", [
+    ("  ", 10, "name of the person"), ("", 10, "name of the person"), (None, 10, "name of the person"),
+    ("jo\x00x", 10, "name of the person"), ("j" * 500, 10, "name of the person"),
+    ("jo", 24 * 60, "unlock for"), ("jo", 0, "unlock for"), ("jo", -5, "unlock for"),
+    ("jo", float("nan"), "unlock for"), ("jo", float("inf"), "unlock for"), ("jo", "ten", "unlock for"),
+    ("jo", True, "unlock for"), ("jo", None, "unlock for"),
+])
+def test_refused_unlocks_are_audited(actor: Any, minutes: Any, why: str) -> None:
+    store = _Audit()
+    c = Control(_example_site(), _Sending(), store)
+    with pytest.raises(ValueError, match=why):
+        c.unlock(actor, minutes=minutes)
+    assert not c.state().unlocked
+    [(who, action, target, result)] = store.entries
+    assert (action, target) == ("control_unlock", "site") and result.startswith("refused: ")
+    assert who and who.isprintable() and len(who) <= 80
+    json.dumps(store.afters[-1], allow_nan=False)
+
+
+def test_unlock_minutes_converted_once() -> None:
+    store = _Audit()
+    c = Control(_example_site(), _Sending(), store, clock=lambda: 0.0)
+    assert c.unlock("jo", minutes="10").until == 600.0
+    assert c.unlock("jo", minutes=Decimal("1.5")).until == 90.0
+    assert [e[3] for e in store.entries] == ["ok", "ok"]
+    assert store.afters[0]["minutes"] == 10.0
+
+
+def test_odd_point_and_outlet_names_reach_the_audit_as_plain_text() -> None:
+    c, store, engine = _unlocked()
+    for point in ("supply\n_setpoint", 7, None, "p" * 300):
+        with pytest.raises(ActionRefused, match="no point"):
+            c.heat_write("jo", "heat1", point, 50)
+        target = store.entries[-1][2]
+        assert target.startswith("heat1/") and target.isprintable() and len(target) <= 90
+    with pytest.raises(ActionRefused, match="whole number"):
+        c.set_outlet("jo", "pdu1", "2\x1b", "off")
+    assert store.entries[-1][2].isprintable() and store.afters[-1] == {"requested": "'2\\x1b'"}
+    assert engine.source.calls == []
+
+
+def test_a_heat_write_to_a_device_without_a_register_map_is_refused_and_audited() -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="not a Modbus heat controller"):
+        c.heat_write("jo", "srv1", "supply_setpoint", 50)
+    assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
