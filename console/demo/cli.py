@@ -152,6 +152,7 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
           store, db: str) -> int:  # noqa: ANN001 - console.store.Store
     from console.demo.runner import DemoRunner, fault_device
     from console.engine.headless import run_headless, summary_lines
+    from console.store import StoreError
 
     wall = None if duration is None else duration / args.speed
     span = "until Ctrl-C" if duration is None else (f"for {format_duration(duration)} simulated "
@@ -170,10 +171,18 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
                                                 credential_resolver=runner.resolve))
         except KeyboardInterrupt:
             statuses = {}
-        store.flush()
+        stored = True
+        try:
+            store.flush()
+        except StoreError:
+            if not store.refused_batches:
+                raise
+            stored = False  # the engine already said why, in one line, and stopped
         fired = list(runner.fired)
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)
+    if not stored:
+        return 1
     for name, _ in fired:
         print(f"fault {name} injected", flush=True)
     print(f"{db}: {_db_size(db) / 1e6:.1f} MB", flush=True)

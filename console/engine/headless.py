@@ -157,7 +157,8 @@ def log_command(args: argparse.Namespace) -> int:
             store.flush()  # everything polled so far reaches the disk, Ctrl-C or not
         except StoreError as e:
             store_failed = True
-            print(f"heatrack log: not everything polled was stored: {e}", file=sys.stderr, flush=True)
+            if not store.refused_batches:  # else the engine already said why, and stopped
+                print(f"heatrack log: not everything polled was stored: {e}", file=sys.stderr, flush=True)
         store.close()
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)

@@ -37,6 +37,8 @@ MINUTE_MAX_SPAN_S = 7 * 86400
 # readings waiting for the disk (about 140 B each): past this, new batches are dropped and
 # counted rather than growing memory without end while a disk is stalled
 MAX_QUEUED_ROWS = 1_000_000
+# how long the writer waits for another program's write lock before it gives up and stops
+BUSY_TIMEOUT_S = 10.0
 
 
 class StoreError(Exception):
@@ -136,26 +138,73 @@ _STOP = object()
 _Call = tuple[Callable[[sqlite3.Connection], Any], Future]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    conn.execute("PRAGMA busy_timeout = 10000")
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    """What the writer has accepted but not committed yet."""
+
+    rows: list[Reading] = dataclasses.field(default_factory=list)
+    calls: list[tuple[Future[Any], Any]] = dataclasses.field(default_factory=list)
+    flushes: list[Future[None]] = dataclasses.field(default_factory=list)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it rolls back by itself on
+    SQLITE_FULL, IOERR, NOMEM...; a second ROLLBACK would raise and kill the writer)."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as e:
+            log.warning("rollback failed: %s", e)
+
+
+def _undo_op(conn: sqlite3.Connection) -> bool:
+    """Roll one queued write back to its savepoint. False: the savepoint is gone with the whole
+    transaction (SQLite rolled it back), so the batch it belonged to is lost."""
+    if not conn.in_transaction:
+        return False
+    try:
+        conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def describe_error(e: BaseException, busy_timeout: float) -> str:
+    """One line naming the cause, in the user's terms."""
+    text = str(e) or type(e).__name__
+    if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return (f"database is locked: another program held its write lock for more than "
+                f"{busy_timeout:g} s")
+    return text
+
+
+def _connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     return conn
 
 
 class Store:
     def __init__(self, path: str | Path, *, commit_interval: float = 1.0,
                  on_commit: Callable[[int], None] | None = None,
-                 max_queued_rows: int = MAX_QUEUED_ROWS) -> None:
+                 max_queued_rows: int = MAX_QUEUED_ROWS, busy_timeout: float | None = None) -> None:
         """Open (creating or migrating) the store at ``path`` and start its writer.
 
         ``on_commit(rows)`` is called from the writer after each commit with the number of
         samples committed so far (tests and the status bar use it). At most
         ``max_queued_rows`` readings wait for the disk; beyond, batches are dropped and
-        counted in ``dropped_rows``."""
+        counted in ``dropped_rows``. ``busy_timeout`` (default ``BUSY_TIMEOUT_S``) bounds every
+        wait for another program's write lock; past it the writer stops, failing what is queued."""
+        if busy_timeout is None:
+            busy_timeout = BUSY_TIMEOUT_S
         self.path = Path(path)
         self.commit_interval = commit_interval
         self.max_queued_rows = max_queued_rows
         self.dropped_rows = 0
+        # batches add_readings refused because the writer had stopped (each caller got a
+        # StoreError naming the cause; a CLI that printed it need not print it again)
+        self.refused_batches = 0
         self._queued_rows = 0  # accepted, not yet committed
         self._dropping = False
         self._on_commit = on_commit
@@ -164,13 +213,14 @@ class Store:
         self._series: dict[tuple[str, str, str], int] = {}
         self._committed_rows = 0
         self.commits = 0
-        self._error: BaseException | None = None
+        self._error: StoreError | None = None
+        self.busy_timeout = busy_timeout
         self._closed = False
         # held while checking "open" and queueing, and while closing or failing the writer:
         # nothing can be queued behind the writer's exit, where no one would resolve it
         self._put_lock = threading.Lock()
         try:
-            conn = _connect(self.path)
+            conn = _connect(self.path, busy_timeout)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate(conn)
@@ -215,6 +265,8 @@ class Store:
         if not batch:
             return
         with self._put_lock:
+            if self._error is not None:
+                self.refused_batches += 1
             self._check_open()
             if self._queued_rows + len(batch) <= self.max_queued_rows:
                 self._queued_rows += len(batch)
@@ -327,7 +379,7 @@ class Store:
         if self._closed:
             raise StoreError(f"{self.path}: store is closed")
         if self._error is not None:
-            raise StoreError(f"{self.path}: the writer stopped: {self._error}") from self._error
+            raise StoreError(str(self._error))
 
     def _enqueue(self, item: Any) -> None:
         with self._put_lock:
@@ -339,10 +391,10 @@ class Store:
         self._enqueue((fn, fut))
         return fut
 
-    def _fail_queued(self, error: BaseException) -> None:
-        """The writer is stopping on ``error``: refuse new work, fail what is still queued."""
+    def _fail_queued(self, reason: StoreError) -> None:
+        """The writer is stopping: refuse new work, fail what is still queued with ``reason``."""
         with self._put_lock:
-            self._error = error
+            self._error = reason
         lost = 0
         while True:
             try:
@@ -354,22 +406,50 @@ class Store:
             elif isinstance(it, tuple):
                 kind, fut = it
                 if kind == "flush" or fut.set_running_or_notify_cancel():
-                    fut.set_exception(StoreError(f"{self.path}: the writer stopped: {error}"))
+                    fut.set_exception(reason)
         if lost:
-            log.error("%s: %d queued readings not stored: the writer stopped", self.path, lost)
+            log.info("%s: %d queued readings not stored: the writer stopped", self.path, lost)
 
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
-        pending_rows: list[Reading] = []
-        pending_calls: list[tuple[Future[Any], Any]] = []
-        flushes: list[Future[None]] = []
-        in_tx = False
+        work = _Pending()
+        try:
+            self._serve(work)
+        except BaseException as e:  # a bug, not the disk: still never leave a Future hanging
+            log.exception("%s: the store writer failed unexpectedly", self.path)
+            self._stop_writer(work, e)
+
+    def _stop_writer(self, work: _Pending, error: BaseException, taken: Sequence[Any] = ()) -> None:
+        """The writer cannot go on (disk full, database locked too long, I/O error): undo the
+        open transaction, fail everything accepted but not committed (``taken``: items already
+        off the queue, not looked at yet), refuse new work."""
+        _rollback(self._wconn)
+        for it in taken:
+            if isinstance(it, tuple):
+                kind, fut = it
+                if kind == "flush":
+                    work.flushes.append(fut)
+                elif fut.set_running_or_notify_cancel():
+                    work.calls.append((fut, None))
+        reason = StoreError(f"{self.path}: the writer stopped: {describe_error(error, self.busy_timeout)}")
+        log.info("%s", reason)  # every caller from now on is told by a StoreError naming it
+        for fut in [f for f, _ in work.calls] + work.flushes:
+            if not fut.done():
+                fut.set_exception(reason)
+        work.calls, work.flushes, work.rows = [], [], []
+        self._fail_queued(reason)
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for another writer
+
+    def _serve(self, work: _Pending) -> None:
         last_commit = time.monotonic()
         stopping = False
         conn = self._wconn
         while True:
             wait = max(0.0, self.commit_interval - (time.monotonic() - last_commit))
-            has_work = bool(pending_rows or pending_calls or flushes)
+            has_work = bool(work.rows or work.calls or work.flushes)
             try:
                 item = self._queue.get(timeout=wait if has_work else None)
             except queue.Empty:
@@ -381,70 +461,72 @@ class Store:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            for it in items:
+            for i, it in enumerate(items):
                 if it is _STOP:
                     stopping = True
                 elif isinstance(it, list):
-                    pending_rows.extend(it)
+                    work.rows.extend(it)
                 elif it[0] == "flush":
-                    flushes.append(it[1])
+                    work.flushes.append(it[1])
                 else:
                     fn, fut = it
                     if not fut.set_running_or_notify_cancel():
                         continue
                     try:
-                        if not in_tx:
-                            conn.execute("BEGIN IMMEDIATE")
-                            in_tx = True
+                        self._begin(conn)
+                    except sqlite3.Error as e:  # locked too long, read-only, I/O: fatal
+                        work.calls.append((fut, None))
+                        self._stop_writer(work, e, items[i + 1:])
+                        return
+                    try:
                         conn.execute("SAVEPOINT op")
                         result = fn(conn)
                         conn.execute("RELEASE op")
-                        pending_calls.append((fut, result))
-                    except BaseException as e:  # the op fails alone; the batch goes on
-                        conn.execute("ROLLBACK TO op")
-                        conn.execute("RELEASE op")
+                    except BaseException as e:  # the op fails alone, if its transaction survived
+                        if not _undo_op(conn):
+                            # SQLite rolled the whole transaction back (SQLITE_FULL, IOERR):
+                            # what this batch did is gone, so the writer stops on it
+                            work.calls.append((fut, None))
+                            self._stop_writer(work, e, items[i + 1:])
+                            return
                         fut.set_exception(e)
+                    else:
+                        work.calls.append((fut, result))
             due = time.monotonic() - last_commit >= self.commit_interval
-            if (due or flushes or stopping) and (pending_rows or pending_calls or in_tx or flushes):
+            if (due or work.flushes or stopping) and (work.rows or work.calls or conn.in_transaction
+                                                      or work.flushes):
                 try:
-                    if pending_rows:
-                        if not in_tx:
-                            conn.execute("BEGIN IMMEDIATE")
-                            in_tx = True
-                        self._write_readings(conn, pending_rows)
-                    if in_tx:
+                    if work.rows:
+                        self._begin(conn)
+                        self._write_readings(conn, work.rows)
+                    if conn.in_transaction:
                         conn.execute("COMMIT")
-                        in_tx = False
                         self.commits += 1
-                except BaseException as e:
-                    log.exception("store writer failed; keeping the last committed state")
-                    if in_tx:
-                        conn.execute("ROLLBACK")
-                        in_tx = False
-                    for fut, _ in pending_calls:
-                        fut.set_exception(StoreError(f"commit failed: {e}"))
-                    for f in flushes:
-                        f.set_exception(StoreError(f"commit failed: {e}"))
-                    self._fail_queued(e)
+                except sqlite3.Error as e:
+                    self._stop_writer(work, e)
                     return
-                self._committed_rows += len(pending_rows)
+                except BaseException as e:  # e.g. a value type the writer chokes on
+                    log.error("%s: store writer failed; keeping the last committed state: %s", self.path, e)
+                    self._stop_writer(work, e)
+                    return
+                self._committed_rows += len(work.rows)
                 with self._put_lock:
-                    self._queued_rows -= len(pending_rows)
-                pending_rows = []
-                for fut, result in pending_calls:
+                    self._queued_rows -= len(work.rows)
+                work.rows = []
+                for fut, result in work.calls:
                     fut.set_result(result)
-                pending_calls = []
+                work.calls = []
                 last_commit = time.monotonic()
                 if self._on_commit is not None:
                     try:
                         self._on_commit(self._committed_rows)
                     except Exception:  # a broken status display must not stop the writer
                         log.exception("store on_commit callback failed")
-                for f in flushes:
+                for f in work.flushes:
                     f.set_result(None)
-                flushes = []
-            if stopping and not (pending_rows or pending_calls or in_tx):
-                for f in flushes:
+                work.flushes = []
+            if stopping and not (work.rows or work.calls or conn.in_transaction):
+                for f in work.flushes:
                     f.set_result(None)
                 return
 
@@ -512,7 +594,7 @@ class Store:
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
+            conn = _connect(self.path, self.busy_timeout)
             conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             self._local.all = [conn]
