@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from console.engine.plausibility import PlausibilityGuard
 from protocols.base import (
     AuthFailed,
     BadData,
@@ -81,6 +82,8 @@ class DeviceStatus:
     failures: int = 0
     readings: int = 0  # readings delivered since start
     stale_series: tuple[str, ...] = ()
+    implausible: int = 0  # readings dropped as physically impossible since start
+    implausible_series: tuple[str, ...] = ()  # series whose values are implausible now
 
     @property
     def available(self) -> bool:
@@ -169,6 +172,7 @@ class Coordinator:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._resume = False  # a refresh asked to poll a stopped (auth-failed) device again
+        self._plausible = PlausibilityGuard(device_id, events, wall=wall)
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -213,6 +217,7 @@ class Coordinator:
                 last_error_ts=self._last_error_ts, consecutive_failures=self._failures_in_row,
                 next_poll=next_poll, poll_duration=self._poll_duration, polls=self._polls,
                 failures=self._failures, readings=self._readings, stale_series=stale,
+                implausible=self._plausible.dropped, implausible_series=self._plausible.series,
             )
 
     # ------------------------------------------------------------ polling
@@ -248,6 +253,7 @@ class Coordinator:
             except Exception as e:
                 log.exception("%s: unexpected error while polling", self.device_id)
                 error = BadData(self.device_id, self.address, f"unexpected error: {type(e).__name__}: {e}")
+            readings = self._plausible.screen(readings)  # no store, view or Control sees 1e308 °C
             end = self._clock()
             if error is not None and classify(error) in STOPPED_STATES:
                 await self._close_source()  # reopen later with fresh credentials
