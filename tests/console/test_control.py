@@ -403,3 +403,14 @@ def test_a_heat_write_to_a_device_without_a_register_map_is_refused_and_audited(
     with pytest.raises(ActionRefused, match="not a Modbus heat controller"):
         c.heat_write("jo", "srv1", "supply_setpoint", 50)
     assert engine.source.calls == [] and store.entries[-1][3].startswith("refused: ")
+
+
+@pytest.mark.parametrize("actor", [None, "", "   ", "jo\nroot", 5])
+def test_a_write_needs_a_named_actor(actor: Any) -> None:
+    c, store, engine = _unlocked()
+    with pytest.raises(ActionRefused, match="name of the person"):
+        c.set_power_limit(actor, "srv1", 500)
+    assert engine.source.calls == []
+    who, action, _, result = store.entries[-1]
+    assert action == "set_power_limit" and result.startswith("refused: ")
+    assert who and who.isprintable()
