@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,6 +63,7 @@ GET_CHUNK = 16  # varbinds per GET: keeps responses well under a 1,472-byte data
 BULK_VARBINDS = 64  # max_repetitions x columns per GETBULK
 MAX_WALK_REQUESTS = 500
 TOO_BIG = 1  # error-status tooBig
+MIN_V3_KEY = 8  # RFC 3414 §11.2: USM passwords are at least 8 octets; pysnmp fails later, obscurely
 
 AUTH_PROTOCOLS = {
     "MD5": v3auth.USM_AUTH_HMAC96_MD5,
@@ -109,6 +112,23 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def local_address_for(host: str, port: int) -> str | None:
+    """The local address the kernel would send from to reach ``host`` (an IP literal), found
+    with a connected UDP socket, which sends nothing; None when there is no route or ``host``
+    is not an address (then the socket keeps the default, all interfaces)."""
+    try:
+        ip = ipaddress.ip_address(host)
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect((host, port))
+            local = ipaddress.ip_address(s.getsockname()[0])
+    except (ValueError, OSError):
+        return None
+    if local.is_unspecified or (local.version == 6 and local.is_link_local):
+        return None  # a link-local source needs its scope id: leave it to the kernel
+    return str(local)
+
+
 class SnmpSource:
     """A UPS or PDU over SNMP: ``poll()`` -> Readings, ``set_outlet``/``self_test`` -> ActionResult.
 
@@ -137,6 +157,7 @@ class SnmpSource:
         self._auth = self._auth_data()
         self._engine: SnmpEngine | None = None
         self._target: Any = None
+        self._bound_host: str | None = None  # the local address the socket is bound to
         self._loop: asyncio.AbstractEventLoop | None = None
         self.identity: dict[str, str] = {}
 
@@ -155,6 +176,15 @@ class SnmpSource:
             raise ValueError(f"{self.spec.id}: unknown SNMPv3 auth protocol {creds.auth_protocol!r}")
         if creds.priv_key and priv_proto is None:
             raise ValueError(f"{self.spec.id}: unknown SNMPv3 privacy protocol {creds.priv_protocol!r}")
+        if creds.priv_key and not creds.auth_key:
+            raise ValueError(f"{self.spec.id}: SNMPv3 privacy key without an auth key: SNMPv3 has no "
+                             "privacy without authentication; add the auth key to the credentials")
+        for key, which in ((creds.auth_key, "auth"), (creds.priv_key, "privacy")):
+            # Checked here, before anything is sent; the key itself is never shown.
+            if key and len(key.encode("utf-8")) < MIN_V3_KEY:
+                raise ValueError(f"{self.spec.id}: SNMPv3 {which} key is shorter than {MIN_V3_KEY} "
+                                 f"characters (RFC 3414 needs at least {MIN_V3_KEY}): a configuration "
+                                 "error in the device's credentials, nothing was sent")
         kwargs: dict[str, Any] = {}
         if creds.auth_key:
             kwargs.update(authKey=creds.auth_key, authProtocol=auth_proto)
@@ -177,16 +207,25 @@ class SnmpSource:
             await self.close()
             self._loop = loop
         if self._target is not None:
-            return
+            if local_address_for(self._target.transport_address[0], self._port) == self._bound_host:
+                return
+            await self.close()  # the route to the device now leaves from another address: rebind
         if self._engine is None:
             self._engine = SnmpEngine()
         factory = Udp6TransportTarget if ":" in self._host else UdpTransportTarget
         try:
-            self._target = await asyncio.wait_for(
+            target = await asyncio.wait_for(
                 factory.create((self._host, self._port), timeout=self._per_try_s, retries=self._retries),
                 timeout=self.spec.timeout_s)
         except (PySnmpError, OSError, asyncio.TimeoutError) as exc:
             raise self._fail(Unreachable, f"cannot resolve or open {self._host}: {exc}") from None
+        # pysnmp binds 0.0.0.0 (every interface) unless told otherwise: bind where the route to
+        # the device leaves from (127.0.0.1 for a device on loopback), so answers are taken only
+        # on that address.
+        self._bound_host = local_address_for(target.transport_address[0], self._port)
+        if self._bound_host is not None:
+            target.set_local_address((self._bound_host, 0))
+        self._target = target
 
     def _context_data(self) -> ContextData:
         return ContextData(contextName=self._context) if self.version == "3" else ContextData()
@@ -348,8 +387,19 @@ class SnmpSource:
         except DecodeError as exc:
             raise self._fail(BadData, str(exc)) from None
 
+    def local_address(self) -> tuple[str, int] | None:
+        """The address and port the client socket is bound to (None before the first request)."""
+        transport = getattr(self._target, "transport", None)
+        sock = getattr(getattr(transport, "transport", None), "get_extra_info", lambda _: None)("socket")
+        if sock is None:
+            return None
+        with contextlib.suppress(OSError):
+            addr = sock.getsockname()
+            return str(addr[0]), int(addr[1])
+        return None
+
     async def close(self) -> None:
-        engine, self._engine, self._target = self._engine, None, None
+        engine, self._engine, self._target, self._bound_host = self._engine, None, None, None
         if engine is not None:
             with contextlib.suppress(Exception):
                 engine.close_dispatcher()
