@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--list-faults", action="store_true", help="list fault names and exit")
     demo.add_argument("--seed", type=int, default=1)
 
+    audit = sub.add_parser("audit", help="list the audit log of a site database, or --verify its hash chain")
+    audit.add_argument("--db", required=True)
+    audit.add_argument("--verify", action="store_true",
+                       help="check every entry against the hash chain; exit 1 at the first broken link")
+    audit.add_argument("--limit", type=int, default=50, help="list the last N entries (default 50; 0: all)")
+
     gui = sub.add_parser("open", help="open the console on a site file")
     gui.add_argument("site")
     gui.add_argument("--db")
@@ -74,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.demo.cli import demo_command
 
         return demo_command(args)
+    if args.command == "audit":
+        from console.store.audit import audit_command
+
+        return audit_command(args)
     if args.command == "open":
         from console.ui.app import open_command
 

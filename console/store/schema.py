@@ -5,11 +5,14 @@ older heatrack can ignore; a newer *major* is refused (qutebrowser's UserVersion
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 MAJOR = 1
-MINOR = 0
+MINOR = 1
 
 SCHEMA_1_0 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -86,11 +89,68 @@ def decode(user_version: int) -> tuple[int, int]:
     return user_version >> 16, user_version & 0xFFFF
 
 
+# --------------------------------------------------------------- 1.1: the audit hash chain
+# Each audit entry carries prev_hash (the hash of the entry before it; AUDIT_GENESIS for the
+# first) and hash = sha256 over audit_payload(): a changed, removed or inserted entry breaks the
+# chain. Ids are given by the writer (last id + 1), so the triggers can refuse any insert that is
+# not appended at the end with the right link: INSERT OR REPLACE / REPLACE INTO an existing id
+# (which would bypass the delete trigger: SQLite fires it for REPLACE only with recursive
+# triggers on) is refused, and so is an insert that does not carry the chain.
+AUDIT_GENESIS = "0" * 64
+AUDIT_COLUMNS = ("id", "ts", "actor", "action", "target", "before", "after", "result")
+
+AUDIT_TRIGGERS = {
+    "audit_append_only_u": """CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    "audit_append_only_d": """CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    "audit_no_replace": """CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+    WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only: an entry with this id exists'); END""",
+    "audit_chained": f"""CREATE TRIGGER audit_chained BEFORE INSERT ON audit
+    WHEN NEW.id IS NULL OR NEW.id <= coalesce((SELECT max(id) FROM audit), 0)
+      OR NEW.hash IS NULL OR length(NEW.hash) != 64
+      OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{AUDIT_GENESIS}')
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only: entries are appended by heatrack, hash-chained'); END""",
+}
+
+
+def audit_payload(row: Sequence[Any], prev_hash: str) -> bytes:
+    """The canonical encoding hashed for one entry: a compact JSON array of AUDIT_COLUMNS'
+    values (as SQLite returns them: ts a float, the rest text or null) and the previous hash."""
+    return json.dumps([*row, prev_hash], ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def audit_hash(row: Sequence[Any], prev_hash: str) -> str:
+    return hashlib.sha256(audit_payload(row, prev_hash)).hexdigest()
+
+
+def _audit_chain_1_1(conn: sqlite3.Connection) -> None:
+    """Add the chain columns and triggers, and chain the entries already there (the update
+    trigger is lifted for that, inside the migration's transaction)."""
+    conn.execute("ALTER TABLE audit ADD COLUMN prev_hash TEXT")
+    conn.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+    conn.execute("DROP TRIGGER audit_append_only_u")
+    prev = AUDIT_GENESIS
+    last_id = 0
+    cols = ", ".join(AUDIT_COLUMNS)
+    for row in conn.execute(f"SELECT {cols} FROM audit ORDER BY id").fetchall():
+        h = audit_hash(row, prev)
+        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, h, row[0]))
+        prev, last_id = h, row[0]
+    for sql in AUDIT_TRIGGERS.values():
+        if not sql.startswith("CREATE TRIGGER audit_append_only_d"):  # that one is unchanged
+            conn.execute(sql)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)", (f"{last_id} {prev}",))
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # (from_version, to_version, SQL script or function). Append new ones; never edit old ones.
 MIGRATIONS: list[tuple[tuple[int, int], tuple[int, int], Migration]] = [
     ((0, 0), (1, 0), SCHEMA_1_0),
+    ((1, 0), (1, 1), _audit_chain_1_1),
 ]
 
 

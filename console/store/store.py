@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import queue
 import sqlite3
 import threading
@@ -28,6 +29,8 @@ from typing import Any
 import sqlite_utils
 
 from console.store import schema
+from console.store.audit import ChainReport, verify_chain
+from console.store.lock import LockError, WriterLock
 from protocols.base import Reading
 
 log = logging.getLogger("heatrack.store")
@@ -179,8 +182,12 @@ def describe_error(e: BaseException, busy_timeout: float) -> str:
     return text
 
 
-def _connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+def _connect(path: Path, busy_timeout: float = 10.0, readonly: bool = False) -> sqlite3.Connection:
+    target: str | Path = path
+    if readonly:  # never creates the file, never writes it
+        target = path.resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=busy_timeout,
+                           uri=readonly)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     return conn
 
@@ -188,14 +195,19 @@ def _connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
 class Store:
     def __init__(self, path: str | Path, *, commit_interval: float = 1.0,
                  on_commit: Callable[[int], None] | None = None,
-                 max_queued_rows: int = MAX_QUEUED_ROWS, busy_timeout: float | None = None) -> None:
+                 max_queued_rows: int = MAX_QUEUED_ROWS, busy_timeout: float | None = None,
+                 readonly: bool = False) -> None:
         """Open (creating or migrating) the store at ``path`` and start its writer.
 
         ``on_commit(rows)`` is called from the writer after each commit with the number of
         samples committed so far (tests and the status bar use it). At most
         ``max_queued_rows`` readings wait for the disk; beyond, batches are dropped and
         counted in ``dropped_rows``. ``busy_timeout`` (default ``BUSY_TIMEOUT_S``) bounds every
-        wait for another program's write lock; past it the writer stops, failing what is queued."""
+        wait for another program's write lock; past it the writer stops, failing what is queued.
+
+        A writer takes the site database's writer lock (``console.store.lock``) for its life: a
+        second writer is refused, naming the first. ``readonly=True`` opens for reading only
+        (reports, ``heatrack audit``): no lock, no writer, no migration; writes are refused."""
         if busy_timeout is None:
             busy_timeout = BUSY_TIMEOUT_S
         self.path = Path(path)
@@ -219,43 +231,124 @@ class Store:
         # held while checking "open" and queueing, and while closing or failing the writer:
         # nothing can be queued behind the writer's exit, where no one would resolve it
         self._put_lock = threading.Lock()
+        self.readonly = readonly
+        self._writer_lock: WriterLock | None = None
+        if readonly:
+            self._open_readonly()
+            return
         try:
-            conn = _connect(self.path, busy_timeout)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate(conn)
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: cannot open the site database: {e}") from None
+            self._writer_lock = WriterLock.acquire(self.path)
+        except LockError as e:
+            raise StoreError(str(e)) from None
+        try:
+            conn = self._open_writer()
+        except BaseException:
+            self._writer_lock and self._writer_lock.release()
+            raise
         self._wconn = conn
         for sid, dev, ch, q in conn.execute("SELECT id, device_id, channel, quantity FROM series"):
             self._series[(dev, ch, q)] = sid
         self._writer = threading.Thread(target=self._run, name="heatrack-store-writer", daemon=True)
         self._writer.start()
 
+    def _open_writer(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(self.path, self.busy_timeout)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+            return conn
+        except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            text = str(e)
+            if isinstance(e, sqlite3.OperationalError) and "readonly" in text:
+                raise StoreError(f"{self.path} is read-only ({text}): heatrack must be able to write its site "
+                                 "database and the files beside it; check the file's and the folder's "
+                                 "permissions and the mount") from None
+            if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+                raise StoreError(f"{self.path}: cannot open the site database: "
+                                 f"{describe_error(e, self.busy_timeout)}") from None
+            raise StoreError(f"{self.path}: cannot open the site database: {e}") from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+
+    def _open_readonly(self) -> None:
+        """For reports and ``heatrack audit``: no writer, no lock, no migration; works while a
+        writer runs (WAL)."""
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no such site database")
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: not a file")
+        try:
+            conn = self._reader()
+            major, minor = schema.decode(conn.execute("PRAGMA user_version").fetchone()[0])
+            tables = sqlite_utils.Database(conn).table_names()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise StoreError(f"{self.path}: cannot open the site database: {e}") from None
+        try:
+            self._check_version(major, minor, bool(tables))
+        except StoreError:
+            self.close()
+            raise
+        if (major, minor) == (0, 0):
+            self.close()
+            raise StoreError(f"{self.path} is empty: no heatrack data yet")
+        self.schema_version = (major, minor)
+
     # ------------------------------------------------------------------ schema
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        major, minor = schema.decode(conn.execute("PRAGMA user_version").fetchone()[0])
+    def _check_version(self, major: int, minor: int, has_tables: bool) -> None:
         if major > schema.MAJOR:
             raise StoreVersionError(
                 f"{self.path} was written by a newer heatrack (database schema {major}.{minor}); this "
                 f"heatrack reads schema {schema.MAJOR}.x. Upgrade heatrack to open it.")
-        for frm, to, migrate in schema.MIGRATIONS:
-            if (major, minor) == frm:
-                log.info("migrating %s from schema %d.%d to %d.%d", self.path, *frm, *to)
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    if frm == (0, 0) and sqlite_utils.Database(conn).table_names():
-                        raise StoreError(f"{self.path} is not a heatrack database (it has tables but no "
-                                         "heatrack schema version)")
+        if (major, minor) == (0, 0) and has_tables:
+            raise StoreError(f"{self.path} is not a heatrack database (it has tables but no "
+                             "heatrack schema version)")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Create or migrate the schema and record this writer, in one transaction taken
+        *before* the version is read: a second opener sees nothing or the finished schema. The
+        write also proves the file writable (a read-only one is refused here, at open)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            major, minor = schema.decode(conn.execute("PRAGMA user_version").fetchone()[0])
+            self._check_version(major, minor, bool(sqlite_utils.Database(conn).table_names()))
+            start = (major, minor)
+            for frm, to, migrate in schema.MIGRATIONS:
+                if (major, minor) == frm:
+                    log.info("migrating %s from schema %d.%d to %d.%d", self.path, *frm, *to)
                     schema.apply(conn, migrate)
-                    conn.execute(f"PRAGMA user_version = {schema.encode(*to)}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                major, minor = to
-        if (major, minor) < (schema.MAJOR, 0):
-            raise StoreError(f"{self.path}: no migration from schema {major}.{minor}")
+                    major, minor = to
+            if (major, minor) < (schema.MAJOR, 0):
+                raise StoreError(f"{self.path}: no migration from schema {major}.{minor}")
+            if (major, minor) != start:
+                conn.execute(f"PRAGMA user_version = {schema.encode(major, minor)}")
+            owner = WriterLock.owner(self.path) if self._writer_lock is not None else None
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)",
+                         (json.dumps(owner or {"pid": os.getpid()}),))
+            self._check_audit_chain(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        self.schema_version = (major, minor)
+
+    def _check_audit_chain(self, conn: sqlite3.Connection) -> None:
+        """A broken audit chain is logged and raised as an alarm event, once per finding; the
+        store still opens (the log is evidence, and the site must go on being logged)."""
+        report = verify_chain(conn)
+        for problem in report.problems:
+            message = f"audit log: {problem}"
+            log.warning("%s: %s", self.path, message)
+            if conn.execute("SELECT 1 FROM events WHERE kind = 'audit_chain_broken' AND message = ?",
+                            (message,)).fetchone() is None:
+                conn.execute("INSERT INTO events (ts, severity, device_id, kind, message) "
+                             "VALUES (?, 'alarm', NULL, 'audit_chain_broken', ?)", (time.time(), message))
 
     # ------------------------------------------------------------------ writing
     def add_readings(self, readings: Iterable[Reading]) -> None:
@@ -344,10 +437,20 @@ class Store:
         """Record a write to equipment. Append-only; the Future resolves once it is durable."""
         def enc(v: Any) -> str | None:
             return None if v is None else json.dumps(v, sort_keys=True, default=str)
-        return self._call(lambda c: c.execute(
-            "INSERT INTO audit (ts, actor, action, target, before, after, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ts if ts is not None else time.time(), actor, action, target, enc(before), enc(after),
-             result)).lastrowid)
+        # normalised to what SQLite will return, so the hash of what is read back matches
+        when = float(ts if ts is not None else time.time())
+        fields = (when, str(actor), str(action), str(target), enc(before), enc(after), str(result))
+
+        def op(c: sqlite3.Connection) -> int:
+            last = c.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+            entry_id = last[0] + 1 if last else 1
+            prev = (last[1] if last else None) or schema.AUDIT_GENESIS
+            digest = schema.audit_hash((entry_id, *fields), prev)
+            c.execute("INSERT INTO audit (id, ts, actor, action, target, before, after, result, prev_hash, hash) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (entry_id, *fields, prev, digest))
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)", (f"{entry_id} {digest}",))
+            return entry_id
+        return self._call(op)
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until everything queued before this call is committed."""
@@ -362,12 +465,15 @@ class Store:
                 return
             self._closed = True
             self._queue.put(_STOP)
-        self._writer.join()
-        self._wconn.close()
+        if not self.readonly:
+            self._writer.join()
+            self._wconn.close()
         conns = getattr(self._local, "all", None)
         if conns:
             for c in conns:
                 c.close()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
 
     def __enter__(self) -> Store:
         return self
@@ -376,6 +482,8 @@ class Store:
         self.close()
 
     def _check_open(self) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only")
         if self._closed:
             raise StoreError(f"{self.path}: store is closed")
         if self._error is not None:
@@ -594,7 +702,7 @@ class Store:
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path, self.busy_timeout)
+            conn = _connect(self.path, self.busy_timeout, readonly=self.readonly)
             conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             self._local.all = [conn]
@@ -699,6 +807,10 @@ class Store:
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [AuditEntry(*row) for row in self._reader().execute(sql, args)]
+
+    def verify_audit(self) -> ChainReport:
+        """Walk the audit hash chain (see console.store.audit)."""
+        return verify_chain(self._reader())
 
     def devices(self) -> list[dict[str, Any]]:
         """Registered devices as dicts (admin and report listings: sqlite-utils' row dicts)."""

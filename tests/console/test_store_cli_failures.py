@@ -173,11 +173,14 @@ def test_demo_honours_sigterm_while_the_database_is_locked(tmp_path: Path) -> No
         if other is not None:
             other.rollback()
             other.close()
-    assert p.returncode != 0, (out, err)
     assert elapsed < 2 + 5, f"took {elapsed:.1f} s after SIGTERM"
     assert "Traceback" not in err, err
     lines = problem_lines(err)
-    assert len(lines) == 1 and "locked" in lines[0], err
+    if p.returncode == 130:  # stopped early with nothing left to write: the lock never mattered
+        assert lines == [], err
+    else:  # the last batch met the lock: given up after the busy timeout, said in one line
+        assert p.returncode == 1, (out, err)
+        assert len(lines) == 1 and "locked" in lines[0], err
     assert samples(db) >= before > 0
     with Store(db) as s:  # the file is sound and heatrack opens it again
         assert s.series()
