@@ -60,8 +60,14 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False,
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heatrack")
-    session = ConsoleSession(site, db_path, demo=demo, source_factory=source_factory,
-                             credential_resolver=credential_resolver)
+    from console.store import StoreError
+
+    try:
+        session = ConsoleSession(site, db_path, demo=demo, source_factory=source_factory,
+                                 credential_resolver=credential_resolver)
+    except StoreError as e:  # in use by another writer, read-only, locked: one line, no window
+        print(f"heatrack: {e}", file=sys.stderr)
+        return 1
     try:
         return app.exec()
     finally:

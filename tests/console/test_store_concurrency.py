@@ -209,3 +209,17 @@ def test_read_only_database_is_refused_at_open_before_polling(tmp_path: Path, ho
     assert "logging" not in p.stdout  # refused before polling started
     with sqlite3.connect(db) as c:  # and untouched
         assert c.execute("SELECT count(*) FROM samples").fetchone()[0] == 1
+
+
+def test_console_window_refuses_a_database_in_use_with_one_line(qtbot, tmp_path: Path,  # noqa: ANN001
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from console.site import load_site
+    from console.ui.app import run_gui
+
+    site = load_site(REPO / "resources" / "sites" / "example.toml")
+    db = tmp_path / "gui.db"
+    with Store(db):  # heatrack log is writing it
+        assert run_gui(site, db) == 1
+    err = capsys.readouterr().err
+    assert "already open for writing" in err and f"pid {os.getpid()}" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
