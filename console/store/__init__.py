@@ -10,7 +10,8 @@ from console.store.store import (
     Store,
     StoreError,
     StoreVersionError,
+    WriterStopped,
 )
 
 __all__ = ["AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
-           "StoreVersionError"]
+           "StoreVersionError", "WriterStopped"]

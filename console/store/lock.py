@@ -9,6 +9,7 @@ so a refused writer can name it. Readers do not take it.
 from __future__ import annotations
 
 import datetime as dt_
+import errno
 import json
 import os
 import socket
@@ -53,9 +54,13 @@ class WriterLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise LockError(f"{db}: read-only location: cannot create {path.name} beside it "
-                            f"({e.strerror}); heatrack writes its lock, WAL and shared-memory files "
-                            "next to the database") from None
+            if e.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+                raise LockError(f"{db}: read-only location: cannot create {path.name} beside it "
+                                f"({e.strerror}); heatrack writes its lock, WAL and shared-memory files "
+                                "next to the database") from None
+            if e.errno == errno.ENOENT:
+                raise LockError(f"{db}: the folder {db.parent} does not exist") from None
+            raise LockError(f"{db}: cannot create {path.name} beside it ({e.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -52,6 +52,12 @@ class StoreVersionError(StoreError):
     pass
 
 
+class WriterStopped(StoreError):
+    """The writer stopped (disk full, locked too long, I/O error): this work was not stored.
+    Raised to every caller from then on with the same message, so a caller that has already
+    reported the cause can tell the repeats apart."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SeriesInfo:
     id: int
@@ -225,7 +231,7 @@ class Store:
         self._series: dict[tuple[str, str, str], int] = {}
         self._committed_rows = 0
         self.commits = 0
-        self._error: StoreError | None = None
+        self._error: WriterStopped | None = None
         self.busy_timeout = busy_timeout
         self._closed = False
         # held while checking "open" and queueing, and while closing or failing the writer:
@@ -233,6 +239,10 @@ class Store:
         self._put_lock = threading.Lock()
         self.readonly = readonly
         self._writer_lock: WriterLock | None = None
+        if not str(path):
+            raise StoreError("no site database file given (an empty name)")
+        if self.path.is_dir():
+            raise StoreError(f"{path!s} is a folder; give the site database's file name")
         if readonly:
             self._open_readonly()
             return
@@ -282,7 +292,7 @@ class Store:
         if not self.path.exists():
             raise StoreError(f"{self.path}: no such site database")
         if not self.path.is_file():
-            raise StoreError(f"{self.path}: not a file")
+            raise StoreError(f"{self.path}: not a regular file")
         try:
             conn = self._reader()
             major, minor = schema.decode(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -487,7 +497,7 @@ class Store:
         if self._closed:
             raise StoreError(f"{self.path}: store is closed")
         if self._error is not None:
-            raise StoreError(str(self._error))
+            raise WriterStopped(str(self._error))
 
     def _enqueue(self, item: Any) -> None:
         with self._put_lock:
@@ -499,7 +509,7 @@ class Store:
         self._enqueue((fn, fut))
         return fut
 
-    def _fail_queued(self, reason: StoreError) -> None:
+    def _fail_queued(self, reason: WriterStopped) -> None:
         """The writer is stopping: refuse new work, fail what is still queued with ``reason``."""
         with self._put_lock:
             self._error = reason
@@ -539,7 +549,7 @@ class Store:
                     work.flushes.append(fut)
                 elif fut.set_running_or_notify_cancel():
                     work.calls.append((fut, None))
-        reason = StoreError(f"{self.path}: the writer stopped: {describe_error(error, self.busy_timeout)}")
+        reason = WriterStopped(f"{self.path}: the writer stopped: {describe_error(error, self.busy_timeout)}")
         log.info("%s", reason)  # every caller from now on is told by a StoreError naming it
         for fut in [f for f, _ in work.calls] + work.flushes:
             if not fut.done():

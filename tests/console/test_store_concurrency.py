@@ -223,3 +223,14 @@ def test_console_window_refuses_a_database_in_use_with_one_line(qtbot, tmp_path:
     err = capsys.readouterr().err
     assert "already open for writing" in err and f"pid {os.getpid()}" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_bad_database_paths_are_clear_errors(tmp_path: Path, readonly: bool) -> None:
+    """A folder, an empty name or a missing folder: StoreError with one line (a ValueError from
+    pathlib used to escape for an empty name)."""
+    for path, says in [(tmp_path, "folder"), ("", "empty name"),
+                       (tmp_path / "nope" / "x.db", "does not exist" if not readonly else "no such")]:
+        with pytest.raises(StoreError, match=says) as e:
+            Store(path, readonly=readonly)
+        assert "\n" not in str(e.value)

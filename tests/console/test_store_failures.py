@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.store import Store, StoreError
+from console.store import Store, StoreError, WriterStopped
 from protocols.base import Reading
 
 T0 = 1_767_225_600
@@ -58,8 +58,8 @@ def test_disk_full_during_a_batch_fails_everything_queued(tmp_path: Path) -> Non
     make_full(s)
     s.add_readings(temps(5000, start=T0 + 1e6, channel="outlet"))
     err = flush_outcome(s)
-    assert isinstance(err, StoreError) and "full" in str(err)
-    with pytest.raises(StoreError, match="full"):
+    assert isinstance(err, WriterStopped) and "full" in str(err)
+    with pytest.raises(WriterStopped, match="full"):
         s.add_event(T0, "info", None, "x", "after the failure")
     with pytest.raises(StoreError, match="full"):
         s.add_readings(temps(1))
