@@ -31,6 +31,7 @@ SECRET_EXACT = {"pass", "pwd", "key", "psk", "pin"}
 MAX_SITE_BYTES = 1 << 20  # a site file is a few kB; anything this big is something else
 MAX_NESTING = 32  # arrays/inline tables inside each other; tomllib recurses per level
 MAX_ECHO = 60  # characters of a bad value quoted back in a message
+MAX_KEY_SHOWN = 120  # a key path longer than this is cut in messages
 CREDENTIAL_REF = re.compile(r"^(keyring|env|demo):[A-Za-z0-9_.@/-]+$")
 HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 DEFAULT_PORTS = {"redfish": 443, "snmp": 161, "modbus": 502}
@@ -246,7 +247,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        key = self.key if len(self.key) <= MAX_KEY_SHOWN else self.key[:MAX_KEY_SHOWN] + "..."
+        text = f"{where}: {key}: {self.message}" if key else f"{where}: {self.message}"
         return " ".join(text.splitlines())  # one problem, one line
 
 
@@ -413,6 +415,11 @@ def _parse_site(text: str, name: str) -> Site:
     if scan.too_deep is not None:
         raise SiteError([Problem(name, scan.too_deep, key_on(scan.too_deep),
                                  f"arrays and tables nested deeper than {MAX_NESTING} levels")])
+    deep = [(n, p) for p, n in lines.items() if len(p) > MAX_NESTING]  # a.a.a...b = 1, [a.a.a...]
+    if deep:
+        n, p = min(deep, key=lambda d: d[0])
+        raise SiteError([Problem(name, n, format_path(p[:3]) + "...",
+                                 f"keys nested deeper than {MAX_NESTING} levels")])
     try:
         data = tomllib.loads(text)
     except ValueError as e:  # TOMLDecodeError, or a value the parser could not convert

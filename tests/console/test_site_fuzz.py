@@ -46,6 +46,7 @@ LINES = st.sampled_from([
     "[site]", "[[devices]]", "[limits]", "[[power_path.outlets]]", "[heat_path.tank]", "devices = 5",
     "[devices]", "site = 1", "=", "[", "]]", "{", '"""', "'''", "# comment", "\ufeff", "\x00", "\t",
     "x = [", "y = {", 'z = "unterminated', "[[devices]]\nid = 1", "a.b.c.d = 1", "limits = {}",
+    "a." * 2000 + "b = 1", "[" + "t." * 2000 + "u]",
 ])
 
 

@@ -122,6 +122,21 @@ def test_unclosed_inline_table_and_string_name_where_they_opened() -> None:
         assert problem.line == line_of(text, needle), (tail, problem)
 
 
+def test_deeply_dotted_keys_name_their_line() -> None:
+    for extra in ("[site]\n" + "a." * 5000 + "b = 1\n", "[" + "t." * 3000 + "u]\nx = 1\n"):
+        text = TEXT + "\n" + extra
+        with pytest.raises(SiteError) as info:
+            parse_site(text, "s.toml")
+        [problem] = info.value.problems
+        assert problem.line == len(TEXT.split("\n")) + (2 if extra.startswith("[site]") else 1), problem
+        assert "nested deeper than 32" in problem.message and len(str(problem)) < 200
+    # found by the fuzz test: a deep table name and deep brackets on the next line
+    text = TEXT + "\n[" + "t." * 2000 + "u]\nid = " + "[" * 40 + "1" + "]" * 40 + "\n"
+    with pytest.raises(SiteError) as info:
+        parse_site(text, "s.toml")
+    assert all(len(str(p)) < 300 for p in info.value.problems), info.value
+
+
 def test_directory_and_huge_file_are_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(SiteError, match="cannot read"):
         load_site(tmp_path)
