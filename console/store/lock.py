@@ -28,7 +28,9 @@ class LockError(Exception):
 
 
 def lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".lock")
+    """Beside the real file: two spellings of one database (a symlink, ./x.db) share a lock."""
+    real = db.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 def owner_text(info: dict[str, object] | None) -> str:

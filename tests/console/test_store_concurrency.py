@@ -234,3 +234,12 @@ def test_bad_database_paths_are_clear_errors(tmp_path: Path, readonly: bool) -> 
         with pytest.raises(StoreError, match=says) as e:
             Store(path, readonly=readonly)
         assert "\n" not in str(e.value)
+
+
+def test_a_symlink_to_the_database_is_the_same_database(tmp_path: Path) -> None:
+    real = tmp_path / "real.db"
+    Store(real).close()
+    (tmp_path / "link.db").symlink_to(real)
+    with Store(real):
+        with pytest.raises(StoreError, match="already open for writing"):
+            Store(tmp_path / "link.db")
