@@ -238,6 +238,7 @@ class Store:
         # nothing can be queued behind the writer's exit, where no one would resolve it
         self._put_lock = threading.Lock()
         self.readonly = readonly
+        self.schema_version = (0, 0)  # (major, minor) once open
         self._writer_lock: WriterLock | None = None
         if not str(path):
             raise StoreError("no site database file given (an empty name)")
@@ -253,7 +254,8 @@ class Store:
         try:
             conn = self._open_writer()
         except BaseException:
-            self._writer_lock and self._writer_lock.release()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
             raise
         self._wconn = conn
         for sid, dev, ch, q in conn.execute("SELECT id, device_id, channel, quantity FROM series"):
@@ -449,7 +451,9 @@ class Store:
             return None if v is None else json.dumps(v, sort_keys=True, default=str)
         # normalised to what SQLite will return, so the hash of what is read back matches
         when = float(ts if ts is not None else time.time())
-        fields = (when, str(actor), str(action), str(target), enc(before), enc(after), str(result))
+        def text(v: Any) -> str | None:  # None stays NULL: refused by NOT NULL, as before
+            return None if v is None else str(v)
+        fields = (when, text(actor), text(action), text(target), enc(before), enc(after), text(result))
 
         def op(c: sqlite3.Connection) -> int:
             last = c.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()

@@ -170,3 +170,17 @@ def test_audit_command_reads_while_a_writer_runs_and_errors_are_one_line(tmp_pat
     assert p.returncode == 1 and "no such site database" in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_odd_audit_values_are_chained_as_stored_or_refused_alone(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """An int timestamp, a number as actor, unicode: hashed as SQLite returns them (REAL, TEXT),
+    so the chain verifies; a missing actor fails alone and leaves no gap."""
+    db = tmp_path / "odd.db"
+    with Store(db, commit_interval=0.05) as s:
+        assert s.audit(42, "set_valve", "heat1/valve", {"pos": 10}, {"pos": 12.5}, "ok", ts=T0).result(5) == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            s.audit(None, "set_valve", "heat1/valve", None, None, "ok").result(5)  # type: ignore[arg-type]
+        assert s.audit("Zoë ☃", "set_outlet", "pdu1/outlet1", None, None, "refused: über limit").result(5) == 2
+    rc, out = verify(db, capsys)
+    assert rc == 0 and "2 entries, chain intact" in out, out
