@@ -24,6 +24,11 @@ from protocols.base import Reading
 from protocols.registry import open_source
 
 
+# Exit status of ``heatrack log``: 0 ok, 1 site/store failure, 2 usage, 3 no device answered a
+# single poll during the whole run, 130 Ctrl-C before polling started.
+EXIT_NOTHING_REACHED = 3
+
+
 def _stamp(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
@@ -162,4 +167,14 @@ def log_command(args: argparse.Namespace) -> int:
         store.close()
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)
-    return 130 if interrupted else 1 if store_failed else 0
+    if interrupted:
+        return 130
+    if store_failed:
+        return 1
+    if statuses and not any(st.last_success is not None for st in statuses.values()):
+        # A run that logged nothing at all must not look like a success to a script or cron.
+        print(f"heatrack log: no device was reached during the run (not one successful poll of "
+              f"{len(statuses)} device{'s' * (len(statuses) != 1)}); exit {EXIT_NOTHING_REACHED}",
+              file=sys.stderr, flush=True)
+        return EXIT_NOTHING_REACHED
+    return 0

@@ -219,3 +219,20 @@ def test_log_stops_with_one_clear_line_when_the_store_fails(tmp_path: Path, heat
     assert len(lines) <= 2 and all("database is locked" in ln for ln in lines)
     assert sum("stopping" in ln for ln in lines) == 1
     assert "logged" in out  # the summary still comes
+
+
+def test_log_exits_3_when_no_device_was_ever_reached(tmp_path: Path) -> None:
+    """Logging nothing at all is a failure a script must be able to see (issue 7, item 9)."""
+    from tests.support import free_port
+
+    site, db = tmp_path / "site.toml", tmp_path / "log.db"
+    site.write_text(site_toml([
+        device("srv1", "server", "redfish", free_port()).replace('"50ms"', '"1s"').replace('"40ms"', '"500ms"'),
+        device("heat1", "heat_controller", "modbus", free_port(), 'profile = "heatrack-default"')
+        .replace('"50ms"', '"1s"').replace('"40ms"', '"500ms"'),
+    ]), encoding="utf-8")
+    p = subprocess.run([HEATRACK, "log", "--site", str(site), "--db", str(db), "--duration", "1s"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert "heatrack log: no device was reached during the run" in p.stderr
+    assert re.search(r"^srv1\s+unreachable", p.stdout, re.M) and "logged 0 readings" in p.stdout
