@@ -78,8 +78,11 @@ class WriterLock:
             "started": dt_.datetime.now(dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         }
         data = json.dumps(info).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+        except OSError:  # a full disk: the lock holds all the same, unnamed; the database open
+            pass         # that follows says what is wrong
         return cls(path, fd)
 
     @staticmethod

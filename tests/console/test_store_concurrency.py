@@ -243,3 +243,20 @@ def test_a_symlink_to_the_database_is_the_same_database(tmp_path: Path) -> None:
     with Store(real):
         with pytest.raises(StoreError, match="already open for writing"):
             Store(tmp_path / "link.db")
+
+
+def test_a_full_disk_when_recording_the_writer_still_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing the owner record failed with ENOSPC on a full tmpfs and escaped as a traceback."""
+    import errno
+
+    import console.store.lock as lock_module
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_module.os, "pwrite", full)
+    monkeypatch.setattr(lock_module, "_read_owner", lambda fd, wait=1.0: lock_module._parse(b""))
+    db = tmp_path / "full.db"
+    with Store(db):
+        with pytest.raises(StoreError, match="has not recorded who it is"):
+            Store(db)
