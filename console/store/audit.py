@@ -109,7 +109,8 @@ def audit_command(args: argparse.Namespace) -> int:
                 head = (f"; head: entry {report.head_id} sha256 {report.head}" if report.head_id else "")
                 print(f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}, chain intact{head}")
                 return 0
-            print(f"{args.db}: audit log NOT intact ({report.entries} entries):")
+            n = report.entries
+            print(f"{args.db}: audit log NOT intact ({n} entr{'y' if n == 1 else 'ies'}):")
             for p in report.problems:
                 print(f"  {p}")
             return 1
