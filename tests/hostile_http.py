@@ -13,7 +13,9 @@ from typing import Any
 # behaviour(method, path) -> one of:
 #   ("json", obj, extra_headers)         a normal 200 JSON answer
 #   ("raw", status, headers, body)       exactly this
-#   ("endless", chunked: bool)           200, a body that never ends (as fast as the socket takes)
+#   ("endless", chunked: bool[, status, headers])
+#                                        a body that never ends (as fast as the socket takes),
+#                                        status "200 OK" unless given
 #   ("drip", interval_s, headers_too)    200, one byte every interval_s; with headers_too the
 #                                        status line and headers drip as well
 #   ("silent",)                          read the request, never answer
@@ -122,15 +124,16 @@ class HostileServer:
             return True
         if kind == "endless":
             chunked = args[0]
+            status = args[1] if len(args) > 1 else "200 OK"
+            extra = "".join(f"{k}: {v}\r\n" for k, v in (args[2] if len(args) > 2 else {}).items())
             conn.settimeout(None)
             piece = b'{"pad": "' + b"x" * 65536
+            head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}"
             if chunked:
-                self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Transfer-Encoding: chunked\r\n\r\n")
+                self._send(conn, f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
                 piece = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
             else:
-                self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Connection: close\r\n\r\n")
+                self._send(conn, f"{head}Connection: close\r\n\r\n".encode())
             while not self._stop.is_set():
                 self._send(conn, piece)
             return False

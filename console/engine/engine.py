@@ -28,6 +28,9 @@ from protocols.registry import open_source
 log = logging.getLogger("heatrack.engine")
 
 T = TypeVar("T")
+# On stop, polls in flight get this long to finish (their readings are kept), then are
+# cancelled: a device dripping its answer must not hold the stop for its whole poll timeout.
+STOP_GRACE_S = 1.0
 CredentialResolver = Callable[[str | None], Credentials]
 SourceFactory = Callable[..., Source]
 
@@ -45,6 +48,31 @@ class StoreLike(Protocol):
 
 def _default_resolver(ref: str | None) -> Credentials:
     return resolve(ref)
+
+
+class DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The engine loop's default executor (asyncio.to_thread): one daemon thread per call.
+
+    A ThreadPoolExecutor's workers are joined by asyncio.run() when the loop ends and again by
+    concurrent.futures at interpreter exit, so one blocking client call stuck for ever would
+    keep the program from exiting. These threads are never joined; shutdown() returns at once."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except BaseException as e:  # noqa: BLE001 - handed to whoever awaits the future
+                fut.set_exception(e)
+
+        threading.Thread(target=run, name="heatrack-worker", daemon=True).start()
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
 
 
 class Engine:
@@ -142,6 +170,7 @@ class Engine:
     async def run(self) -> None:
         """Poll until ``stop()``/``request_stop()`` in the current loop (headless use)."""
         self._loop = asyncio.get_running_loop()
+        self._loop.set_default_executor(DaemonThreadExecutor())
         self._stop_event = asyncio.Event()
         if self.store is not None:
             for dev in self.site.devices:
@@ -156,11 +185,12 @@ class Engine:
         finally:
             for c in self._coords.values():
                 c.stop()
-            grace = max((c.timeout for c in self._coords.values()), default=0) + CLOSE_TIMEOUT_S + 1
-            _, pending = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else (set(), set())
             for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+                t.cancel()  # the poll is cancelled; the coordinator still closes its source (bounded)
+            _, stuck = await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S + 1) if pending else (set(), set())
+            for t in stuck:
+                log.error("%s: did not stop in time; abandoned", t.get_name())
             self._running.clear()
 
     async def _guard(self, c: Coordinator) -> None:

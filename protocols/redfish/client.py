@@ -1,18 +1,25 @@
 """Redfish client: one BMC as a Source of Readings, plus its power-limit action.
 
-python-redfish-library is synchronous, so every call runs in a worker thread
-(asyncio.to_thread) under a per-device lock. The resource map is discovered once (Chassis,
+python-redfish-library is synchronous, so every call runs in a worker thread under a
+per-device lock: a daemon thread of its own, not the loop's default executor, because a worker
+stuck on a hostile BMC must never hold up the program's exit (asyncio.run() and
+concurrent.futures both join executor threads at exit). When the caller stops waiting (the
+poll's deadline, a shutdown) the worker's socket is shut down, so it ends at once; every request
+also has a wall-clock deadline and a size cap of its own (protocols/redfish/transport.py).
+The resource map is discovered once (Chassis,
 their legacy and new thermal/power resources, Sensors, Controls, Systems' Processors) and
 each poll then GETs only the cached URIs.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import ssl
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redfish
@@ -40,9 +47,21 @@ from protocols.base import (
 from protocols.redfish import parse
 from protocols.redfish.parse import Extractor, Payload, Sample
 from protocols.redfish.tls import PinnedAdapter, PinStore, fetch_fingerprint
-from protocols.redfish.transport import NotSameService, SameServiceSession, same_service_path
+from protocols.redfish.transport import (
+    MAX_RESPONSE_BYTES,
+    Aborted,
+    CallGuard,
+    DeadlineExceeded,
+    NotSameService,
+    ResponseTooLarge,
+    SameServiceSession,
+    current_guard,
+    same_service_path,
+)
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ROOT = "/redfish/v1"
 _MISSING = {404, 405, 410, 501}  # a link that leads nowhere: tolerated
@@ -76,7 +95,8 @@ class ResourceMap:
 class RedfishSource:
     """A server BMC over Redfish. ``spec.options``: ``ca_file`` (verify against this CA),
     ``pin_store`` (JSON file of pinned certificate fingerprints; in memory when absent),
-    ``auth`` ("session", default, falls back to Basic where sessions do not work; or "basic")."""
+    ``auth`` ("session", default, falls back to Basic where sessions do not work; or "basic"),
+    ``max_response_bytes`` (cap on one response body, default MAX_RESPONSE_BYTES = 4 MiB)."""
 
     def __init__(self, spec: DeviceSpec) -> None:
         self.spec = spec
@@ -99,26 +119,56 @@ class RedfishSource:
         self.scheme = "https" if spec.tls else "http"
         self.pin_key = f"{self.host}:{self.port}"
         self.pins = PinStore(spec.options.get("pin_store"))
+        cap = spec.options.get("max_response_bytes", MAX_RESPONSE_BYTES)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            raise ValueError(f"{spec.id}: max_response_bytes must be a positive whole number of bytes, got {cap!r}")
+        self.max_response_bytes = cap
 
     # ------------------------------------------------------------ async API
     async def poll(self) -> list[Reading]:
         async with self._lock:
-            return await asyncio.to_thread(self._locked, self._poll)
+            return await self._in_worker(self._poll)
 
     async def close(self) -> None:
         async with self._lock:
-            await asyncio.to_thread(self._locked, self._disconnect)
+            await self._in_worker(self._disconnect)
 
     async def discover(self) -> ResourceMap:
         """(Re)discover the resource map now; poll() does it on first use."""
         async with self._lock:
-            return await asyncio.to_thread(self._locked, self._rediscover)
+            return await self._in_worker(self._rediscover)
 
     async def set_power_limit(self, watts: float) -> ActionResult:
         """Write the chassis power limit (new Control if offered, else legacy PowerControl),
         bounds-checked, then re-read: ok only when the read-back equals the request."""
         async with self._lock:
-            return await asyncio.to_thread(self._locked, self._set_power_limit, float(watts))
+            return await self._in_worker(self._set_power_limit, float(watts))
+
+    async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a daemon thread; if the caller is cancelled, abort the thread's I/O."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        guard = CallGuard()
+
+        def settle(ok: bool, value: Any) -> None:
+            if not fut.done():
+                fut.set_result(value) if ok else fut.set_exception(value)
+
+        def work() -> None:
+            with guard.active():
+                try:
+                    outcome: tuple[bool, Any] = (True, self._locked(fn, *args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                    outcome = (False, exc)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        threading.Thread(target=work, name=f"redfish:{self.spec.id}", daemon=True).start()
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            guard.abort()
+            raise
 
     def retrust(self) -> None:
         """Forget the pinned certificate: the next connection pins whatever it is shown."""
@@ -132,6 +182,9 @@ class RedfishSource:
             raise self._err(Unreachable, f"the previous request has not returned after {self.spec.timeout_s:g} s "
                                          "more (the BMC answers too slowly); not queuing another")
         try:
+            guard = current_guard()
+            if guard is not None:
+                guard.check()  # given up on while waiting for the lock
             return fn(*args)
         finally:
             self._thread_lock.release()
@@ -147,6 +200,10 @@ class RedfishSource:
             cause = exc.__cause__ or exc
             if isinstance(cause, NotSameService):
                 return self._err(BadData, f"{what}: {cause}")
+            if isinstance(cause, ResponseTooLarge):
+                return self._err(BadData, f"{what}: {cause} (max_response_bytes)")
+            if isinstance(cause, (DeadlineExceeded, Aborted)):
+                return self._err(Unreachable, f"{what}: {cause}")
             if isinstance(cause, requests.exceptions.SSLError) and "ingerprint" in str(cause):
                 return self._certificate_changed()
             if isinstance(cause, requests.exceptions.SSLError):
@@ -179,17 +236,23 @@ class RedfishSource:
     def _certificate_changed(self) -> DeviceError:
         pinned = self.pins.get(self.pin_key) or "?"
         try:
-            current = fetch_fingerprint(self.host, self.port, self.spec.timeout_s)
+            current = self._fingerprint()
         except OSError:
             current = "(unavailable)"
         return self._err(CertificateChanged,
                          f"certificate changed: pinned {pinned}, now {current}; re-trust it if expected")
 
     # ------------------------------------------------------------ connection
+    def _fingerprint(self) -> str:
+        """The presented certificate's fingerprint, within the request deadline."""
+        guard = current_guard()
+        with guard.deadline(self.spec.timeout_s) if guard is not None else contextlib.nullcontext():
+            return fetch_fingerprint(self.host, self.port, self.spec.timeout_s)
+
     def _trusted_fingerprint(self) -> str:
         """Pin on first use; refuse a certificate that differs from the pin."""
         try:
-            current = fetch_fingerprint(self.host, self.port, self.spec.timeout_s)
+            current = self._fingerprint()
         except (OSError, ssl.SSLError) as exc:
             raise self._err(Unreachable, f"TLS handshake failed: {type(exc).__name__}: {_short(exc)}") from exc
         try:
@@ -224,7 +287,8 @@ class RedfishSource:
             timeout=spec.timeout_s, max_retry=0, check_connectivity=False, https_adapter=adapter)
         # Every request, the library's own login and logout included, goes through a session
         # that sends nothing off this BMC's origin.
-        session = SameServiceSession(self.scheme, self.host, self.port)
+        session = SameServiceSession(self.scheme, self.host, self.port, deadline_s=spec.timeout_s,
+                                     max_bytes=self.max_response_bytes)
         if adapter is not None:
             session.mount("https://", adapter)
         client._session.close()

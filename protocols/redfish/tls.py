@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import ssl
 import tempfile
 import threading
 from pathlib import Path
 
-from requests.adapters import HTTPAdapter
+from protocols.redfish.transport import BoundedAdapter, watch_socket
 
 _store_lock = threading.Lock()
 # Pins for sources opened without a pin_store file: kept for this process only.
@@ -31,9 +32,19 @@ def format_fingerprint(der: bytes) -> str:
 def fetch_fingerprint(host: str, port: int, timeout: float) -> str:
     """Handshake without verification and return the presented certificate's fingerprint.
 
-    Raises OSError (incl. ssl.SSLError, TimeoutError) when the handshake fails."""
-    pem = ssl.get_server_certificate((host, port), timeout=timeout)
-    return format_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
+    Raises OSError (incl. ssl.SSLError, TimeoutError) when the handshake fails. The socket is
+    registered with the calling worker's CallGuard, so a deadline or an abort ends a handshake
+    that a BMC drips out byte by byte."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        watch_socket(raw)
+        with ctx.wrap_socket(raw, server_hostname=host) as tls:
+            der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise ssl.SSLError("the server presented no certificate")
+    return format_fingerprint(der)
 
 
 class PinStore:
@@ -84,7 +95,7 @@ class PinStore:
                 self.path.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(BoundedAdapter):
     """Requests adapter whose every HTTPS connection must present the pinned certificate.
 
     Chain and hostname are not checked (self-signed BMC certificates): the fingerprint is the
@@ -92,7 +103,7 @@ class PinnedAdapter(HTTPAdapter):
 
     def __init__(self, fingerprint: str) -> None:
         self.fingerprint = fingerprint.replace(":", "").lower()
-        super().__init__(max_retries=0)
+        super().__init__()
 
     def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         kwargs["assert_fingerprint"] = self.fingerprint
