@@ -1,5 +1,6 @@
 """One SQLite file per site: samples with rollups, events, runs and evidence, the audit log."""
 from console.store.store import (
+    MAX_ABS_VALUE,
     AuditEntry,
     Event,
     Latest,
@@ -13,5 +14,5 @@ from console.store.store import (
     WriterStopped,
 )
 
-__all__ = ["AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
+__all__ = ["MAX_ABS_VALUE", "AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
            "StoreVersionError", "WriterStopped"]

@@ -40,6 +40,12 @@ MINUTE_MAX_SPAN_S = 7 * 86400
 # readings waiting for the disk (about 140 B each): past this, new batches are dropped and
 # counted rather than growing memory without end while a disk is stalled
 MAX_QUEUED_ROWS = 1_000_000
+# The largest magnitude stored as a number. Far above any real quantity (a 10 MW site in W is
+# 1e7, a decade's energy counter in Wh 1e11), and small enough that no sum in a rollup can
+# overflow to infinity or beyond SQLite's 64-bit integers. Beyond it a value is "no reading".
+MAX_ABS_VALUE = 1e15
+# Timestamps (UTC epoch seconds) from 1970 to the year 5138: outside, the reading is rejected.
+MAX_TS_S = 1e11
 # how long the writer waits for another program's write lock before it gives up and stops
 BUSY_TIMEOUT_S = 10.0
 
@@ -220,6 +226,7 @@ class Store:
         self.commit_interval = commit_interval
         self.max_queued_rows = max_queued_rows
         self.dropped_rows = 0
+        self.rejected_rows = 0  # readings with an impossible timestamp (written by the writer only)
         # batches add_readings refused because the writer had stopped (each caller got a
         # StoreError naming the cause; a CLI that printed it need not print it again)
         self.refused_batches = 0
@@ -663,6 +670,13 @@ class Store:
             self._series[key] = sid
         return sid
 
+    def _reject(self, r: Reading) -> None:
+        self.rejected_rows += 1
+        if self.rejected_rows == 1:
+            log.warning("%s: a reading of %s/%s/%s has an impossible timestamp (%r); such readings are "
+                        "not stored (counted in rejected_rows)", self.path, r.device_id, r.channel,
+                        r.quantity, r.ts)
+
     def _write_readings(self, conn: sqlite3.Connection, readings: Sequence[Reading]) -> None:
         series = self._series
         rows: list[tuple[int, int, Any]] = []
@@ -672,12 +686,16 @@ class Store:
             sid = series.get((r.device_id, r.channel, r.quantity))
             if sid is None:
                 sid = self._series_id(conn, r)
-            ts = int(round(r.ts * 1000))
+            t = r.ts
+            if not (0.0 <= t < MAX_TS_S):  # NaN, infinities, absurd dates: one reading lost, not all
+                self._reject(r)
+                continue
+            ts = int(round(t * 1000))
             v = r.value
-            if v.__class__ is float:
-                if not math.isfinite(v):
+            if v.__class__ is float or v.__class__ is int:
+                if not (-MAX_ABS_VALUE <= v <= MAX_ABS_VALUE):  # NaN fails too
                     v = None
-            elif v is not None and v.__class__ not in (int, str):
+            elif v is not None and v.__class__ is not str:
                 v = _coerce(v)
             rows.append((sid, ts, v))
             s = span.get(sid)
@@ -847,4 +865,4 @@ def _coerce(v: object) -> float | int | str | None:
         f = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(v)
-    return f if math.isfinite(f) else None
+    return f if -MAX_ABS_VALUE <= f <= MAX_ABS_VALUE else None
