@@ -11,7 +11,6 @@ still going after CAP seconds (default 150) is killed and reported as such.
 """
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import subprocess

@@ -16,8 +16,9 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from console.engine.events import EventSink, record_event
 from console.engine.plausibility import PlausibilityGuard
 from protocols.base import (
     AuthFailed,
@@ -100,12 +101,6 @@ class Batch:
 
 
 Listener = Callable[[Batch], None]
-
-
-class EventSink(Protocol):
-    """The part of console.store.Store a coordinator writes to."""
-
-    def add_event(self, ts: float, severity: str, device_id: str, kind: str, message: str) -> Any: ...
 
 
 def classify(exc: BaseException) -> DeviceState:
@@ -317,14 +312,7 @@ class Coordinator:
             if new in STOPPED_STATES:
                 text += " — polling stopped until credentials/trust are fixed and it is refreshed"
             log.warning("%s", text)
-        if self._events is not None:
-            try:
-                fut = self._events.add_event(self._wall(), SEVERITY[new], self.device_id,
-                                             f"device_{new.value}", text)
-            except Exception:
-                log.exception("%s: could not record event", self.device_id)
-            else:
-                _log_future_error(fut, self.device_id)
+        record_event(self._events, self._wall(), SEVERITY[new], self.device_id, f"device_{new.value}", text)
 
     # ------------------------------------------------------------ loop
     def request_refresh(self) -> None:
@@ -397,18 +385,6 @@ class Coordinator:
                                   f"action: no complete answer within {self.timeout:g} s") from None
             finally:
                 self.request_refresh()
-
-
-def _log_future_error(fut: Any, device_id: str) -> None:
-    add = getattr(fut, "add_done_callback", None)
-    if add is None:
-        return
-
-    def done(f: Any) -> None:
-        if not f.cancelled() and f.exception() is not None:
-            log.error("%s: event not stored: %s", device_id, f.exception())
-
-    add(done)
 
 
 def summarize(statuses: Sequence[DeviceStatus]) -> dict[str, int]:

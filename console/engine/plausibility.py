@@ -16,8 +16,9 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
+from console.engine.events import EventSink, record_event
 from protocols.base import Reading
 from protocols.plausibility import problem
 
@@ -27,10 +28,6 @@ RECOVER_AFTER = 3  # plausible values in a row before a series counts as recover
 MAX_EVENTS_PER_POLL = 20  # per device; the rest of a burst goes into one summary event
 MAX_TRACKED = 1000  # implausible series remembered per device (a device inventing names)
 _MAX_TEXT = 120
-
-
-class EventSink(Protocol):
-    def add_event(self, ts: float, severity: str, device_id: str, kind: str, message: str) -> Any: ...
 
 
 def _text(value: Any) -> str:
@@ -154,14 +151,4 @@ class PlausibilityGuard:
             self._event("info", "faulty_data_cleared", text)
 
     def _event(self, severity: str, kind: str, message: str) -> None:
-        if self._events is None:
-            return
-        try:
-            fut = self._events.add_event(self._wall(), severity, self.device_id, kind, message)
-        except Exception:
-            log.exception("%s: could not record event", self.device_id)
-            return
-        add = getattr(fut, "add_done_callback", None)
-        if add is not None:
-            add(lambda f: f.cancelled() or f.exception() is None
-                or log.error("%s: event not stored: %s", self.device_id, f.exception()))
+        record_event(self._events, self._wall(), severity, self.device_id, kind, message)
