@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from console.safe_text import shown
 from console.site import Device, Site
 from protocols.base import ActionRefused, ActionResult, Reading, Source
 from protocols.modbus.profile import Profile, ProfileError, load_profile
@@ -33,7 +34,7 @@ DEFAULT_UNLOCK_MINUTES = 15.0
 MAX_UNLOCK_MINUTES = 8 * 60.0
 MAX_NAME = 80  # characters of a person's name in the audit log
 MAX_REASON = 500
-MAX_SHOWN = 80  # characters of a refused raw value shown in the audit log
+MAX_SHOWN = 80  # characters of a refused raw value shown in the audit log (shown()'s default)
 OUTLET_COMMANDS = ("on", "off", "reboot")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
@@ -50,17 +51,6 @@ class EngineLike(Protocol):
 
 class AuditLike(Protocol):
     def audit(self, actor: str, action: str, target: str, before: Any, after: Any, result: str) -> Any: ...
-
-
-def shown(value: Any) -> str:
-    """A refused raw value as bounded, printable text for the audit log and messages: its
-    repr may be huge, hold control characters, or raise."""
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__name__}>"
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
 
 
 def as_number(value: Any) -> float | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from console.engine.events import EventSink, record_event
+from console.safe_text import printable, shown
 from protocols.base import Reading
 from protocols.plausibility import problem
 
@@ -34,16 +35,10 @@ def _text(value: Any) -> str:
     """A value or name for a message: floats as %g, names as they are, the rest as a repr;
     bounded and printable (a device chooses its channel names)."""
     if isinstance(value, float):
-        text = f"{value:g}"
-    elif isinstance(value, str) and value.isidentifier():
-        text = value
-    else:
-        try:
-            text = repr(value)
-        except Exception:
-            text = f"<{type(value).__name__}>"
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT - 1] + "…"
+        return printable(f"{value:g}", _MAX_TEXT)
+    if isinstance(value, str) and value.isidentifier():
+        return printable(value, _MAX_TEXT)
+    return shown(value, _MAX_TEXT)
 
 
 @dataclasses.dataclass(slots=True)

@@ -113,13 +113,15 @@ def heat_server() -> Iterator[int]:
     t.join(10)
 
 
-def write_site(tmp_path: Path, port: int) -> Path:
+def write_site(tmp_path: Path, port: int, heat_interval: str = "100ms", heat_timeout: str = "90ms") -> Path:
+    """heat1 answers (the Modbus server on ``port``); srv1 points at a closed port."""
     f = tmp_path / "site.toml"
     f.write_text(site_toml([
         device("srv1", "server", "redfish", 1).replace('poll_interval = "50ms"', 'poll_interval = "1s"')
         .replace('timeout = "40ms"', 'timeout = "500ms"'),
         device("heat1", "heat_controller", "modbus", port, 'profile = "heatrack-default"')
-        .replace('poll_interval = "50ms"', 'poll_interval = "100ms"').replace('timeout = "40ms"', 'timeout = "90ms"'),
+        .replace('poll_interval = "50ms"', f'poll_interval = "{heat_interval}"')
+        .replace('timeout = "40ms"', f'timeout = "{heat_timeout}"'),
     ]), encoding="utf-8")
     return f
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from console.store import Store
-from tests.console.test_engine_engine import device, site_toml
 from tests.console.test_engine_headless import heat_server  # noqa: F401 - fixture
+from tests.console.test_engine_headless import write_site as headless_site
 from tests.support import REPO, wait_until
 
 # argv: mode (full | locked:SECONDS | plain) then heatrack's own arguments
@@ -43,15 +43,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 def write_site(tmp_path: Path, port: int) -> Path:
-    """heat1 answers (our Modbus server); srv1 points at a closed port."""
-    f = tmp_path / "site.toml"
-    f.write_text(site_toml([
-        device("srv1", "server", "redfish", 1).replace('poll_interval = "50ms"', 'poll_interval = "1s"')
-        .replace('timeout = "40ms"', 'timeout = "500ms"'),
-        device("heat1", "heat_controller", "modbus", port, 'profile = "heatrack-default"')
-        .replace('poll_interval = "50ms"', 'poll_interval = "500ms"').replace('timeout = "40ms"', 'timeout = "300ms"'),
-    ]), encoding="utf-8")
-    return f
+    return headless_site(tmp_path, port, heat_interval="500ms", heat_timeout="300ms")
 
 
 def start(mode: str, *args: str) -> subprocess.Popen[str]:
