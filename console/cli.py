@@ -1,5 +1,5 @@
-"""The ``heatrack`` command. Each subcommand lives in the module that owns its work;
-this file only parses arguments, so ``heatrack --help`` stays fast (no Qt import)."""
+"""The ``heatrack`` command. Each subcommand lives in console/commands/, a thin layer over
+console/session.py; this file only parses arguments, so ``heatrack --help`` stays fast (no Qt import)."""
 from __future__ import annotations
 
 import argparse
@@ -65,27 +65,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return 0
     if args.command == "site":
-        from console.site import check_command
+        from console.commands.site import check_command
 
         return check_command(args.file)
     if args.command == "probe":
-        from console.probe import probe_command
+        from console.commands.probe import probe_command
 
         return probe_command(args)
     if args.command == "log":
-        from console.engine.headless import log_command
+        from console.commands.log import log_command
 
         return log_command(args)
     if args.command == "demo":
-        from console.demo.cli import demo_command
+        from console.commands.demo import demo_command
 
         return demo_command(args)
     if args.command == "audit":
-        from console.store.audit import audit_command
+        from console.commands.audit import audit_command
 
         return audit_command(args)
     if args.command == "open":
-        from console.ui.app import open_command
+        from console.commands.open import open_command
 
         return open_command(args)
     return 2

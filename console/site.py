@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -491,22 +490,3 @@ def device_spec(dev: Device, credentials: Credentials | None = None) -> DeviceSp
         credentials=credentials or Credentials(), timeout_s=dev.timeout, tls=dev.tls,
         poll_interval_s=dev.poll_interval,
     )
-
-
-def check_command(file: str) -> int:
-    """``heatrack site check FILE``: print every problem, or a one-line summary."""
-    try:
-        site = load_site(file)
-    except SiteError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
-        n = len(e.problems)
-        print(f"{file}: {n} problem{'s' * (n != 1)}", file=sys.stderr)
-        return 1
-    kinds: dict[str, int] = {}
-    for d in site.devices:
-        kinds[d.kind] = kinds.get(d.kind, 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    print(f"{file}: OK — {site.site.name!r}: {len(site.devices)} devices ({summary}), "
-          f"{len(site.power_path.outlets)} outlet links, {len(site.heat_path.consumers)} heat consumers")
-    return 0

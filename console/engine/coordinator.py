@@ -41,6 +41,12 @@ REFRESH_COOLDOWN_S = 2.0
 CLOSE_TIMEOUT_S = 2.0
 
 
+def is_stale(age_s: float, interval_s: float) -> bool:
+    """The one staleness rule (coordinator status, live model, window): no fresh value for
+    more than STALE_PERIODS poll periods."""
+    return age_s > STALE_PERIODS * interval_s
+
+
 class DeviceState(str, enum.Enum):
     PENDING = "pending"  # not polled yet
     OK = "ok"
@@ -190,9 +196,8 @@ class Coordinator:
     def stale_series(self, now: float | None = None) -> list[str]:
         """Series seen before but not refreshed for STALE_PERIODS poll periods."""
         now = self._clock() if now is None else now
-        limit = STALE_PERIODS * self.interval
         with self._lock:
-            return sorted(k for k, t in self._series.items() if now - t > limit)
+            return sorted(k for k, t in self._series.items() if is_stale(now - t, self.interval))
 
     def status(self) -> DeviceStatus:
         """A consistent snapshot; callable from any thread."""
@@ -201,7 +206,7 @@ class Coordinator:
         with self._lock:
             state = self._state
             if (state is DeviceState.OK and self._last_success_mono is not None
-                    and now - self._last_success_mono > STALE_PERIODS * self.interval):
+                    and is_stale(now - self._last_success_mono, self.interval)):
                 state = DeviceState.STALE
             next_poll = None
             if self._next_due is not None and self._state not in STOPPED_STATES and not self._stopping:

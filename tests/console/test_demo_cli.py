@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from console.demo.cli import LIVE_MAX_SPEED, parse_fault
+from console.commands.demo import LIVE_MAX_SPEED, parse_fault
 from console.demo.faults import FAULTS
 from console.site import SiteError, parse_site
 from console.store import Store

@@ -1,4 +1,4 @@
-"""``heatrack log``: headless engine into a real SQLite store; end to end against our Modbus
+"""``heatrack log``: the session's engine into a real SQLite store; end to end against our Modbus
 heat-controller server; Ctrl-C loses nothing already polled."""
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from console.engine import DeviceState
-from console.engine.headless import run_headless
+from console.commands.log import poll_printing
+from console.session import Session
 from console.site import parse_site
 from console.store import Store
 from protocols.base import BadData, Credentials, DeviceSpec, Reading
@@ -72,15 +73,11 @@ def test_run_headless_writes_real_store(tmp_path: Path) -> None:
 
     out = io.StringIO()
     store = Store(tmp_path / "site.db", commit_interval=0.05)
-    try:
-        statuses = asyncio.run(run_headless(site, store, 0.3, out=out, source_factory=factory,
-                                            credential_resolver=lambda ref: Credentials(),
-                                            install_signals=False))
-        store.flush()
+    with Session(site, store, source_factory=factory, credential_resolver=lambda ref: Credentials()) as session:
+        statuses = asyncio.run(poll_printing(session, 0.3, out=out, install_signals=False))
+        session.flush()
         latest = store.latest()
         events = store.events()
-    finally:
-        store.close()
     assert {k: v.value for k, v in latest.items()} == {f"srv1/{ch}/temperature": v for ch, v in values["srv1"].items()}
     assert count_samples(tmp_path / "site.db")["srv1"] == statuses["srv1"].readings > 2
     assert statuses["heat1"].state is DeviceState.FAULTY and statuses["heat1"].readings == 0
@@ -198,7 +195,7 @@ def test_log_stops_with_one_clear_line_when_the_store_fails(tmp_path: Path, heat
     import argparse
 
     import console.store
-    from console.engine.headless import log_command
+    from console.commands.log import log_command
     from console.store import StoreError
 
     class StoppedWriter(Store):

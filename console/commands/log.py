@@ -1,28 +1,23 @@
-"""``heatrack log``: poll a site without a GUI and log every reading to SQLite.
+"""``heatrack log``: poll a site without a window and log every reading to SQLite.
 
-Runs the Engine in the current asyncio loop until ``--duration`` has passed or SIGINT/SIGTERM
-arrives, prints one line per device state change, then flushes the store so nothing already
-polled is lost, and prints a per-device summary.
+Runs the session's engine in the current asyncio loop until ``--duration`` has passed or
+SIGINT/SIGTERM arrives, prints one line per device state change, then flushes the store so
+nothing already polled is lost, and prints a per-device summary.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from console.durations import format_duration, parse_duration
 from console.engine.coordinator import Batch, DeviceState, DeviceStatus
-from console.engine.engine import CredentialResolver, Engine, SourceFactory, StoreLike, _default_resolver
-from console.site import Site, SiteError, load_site
-from protocols.base import Reading
-from protocols.registry import open_source
-
+from console.session import Session
+from console.site import SiteError, load_site
 
 # Exit status of ``heatrack log``: 0 ok, 1 site/store failure, 2 usage, 3 no device answered a
 # single poll during the whole run, 130 Ctrl-C before polling started.
@@ -34,7 +29,7 @@ def _stamp(ts: float) -> str:
 
 
 class TransitionPrinter:
-    """Engine subscriber: one line per device whenever its state changes."""
+    """Session subscriber: one line per device whenever its state changes."""
 
     def __init__(self, out: TextIO, wall: Callable[[], float] = time.time) -> None:
         self.out = out
@@ -50,32 +45,17 @@ class TransitionPrinter:
         print(f"{_stamp(self.wall())} {batch.device_id} {st.state.value}: {detail}", file=self.out, flush=True)
 
 
-class _StopOnStoreFailure:
-    """The store as the engine sees it: the first refusal of readings (its writer stopped:
-    disk full, database locked by another program for too long) ends the run with one line
-    on stderr, rather than polling on into the void with a traceback per poll."""
+def stop_on_store_failure(session_ref: list[Session], err: TextIO, prog: str = "heatrack") -> Callable[[Exception], None]:
+    """The first refusal of readings (the writer stopped: disk full, database locked by another
+    program for too long) ends the run with one line on ``err``, rather than polling on into
+    the void with a traceback per poll."""
 
-    def __init__(self, store: StoreLike, err: TextIO) -> None:
-        self.store, self.err = store, err
-        self.stop: Callable[[], None] = lambda: None
-        self.failed: Exception | None = None
+    def failed(e: Exception) -> None:
+        print(f"{prog}: cannot store readings ({e}); stopping", file=err, flush=True)
+        if session_ref:
+            session_ref[0].engine.request_stop()
 
-    def add_readings(self, readings: Iterable[Reading]) -> None:
-        if self.failed is not None:
-            return
-        try:
-            self.store.add_readings(readings)
-        except Exception as e:  # StoreError, or whatever a store-like raises
-            self.failed = e
-            print(f"heatrack: cannot store readings ({e}); stopping", file=self.err, flush=True)
-            self.stop()
-
-    def register_device(self, device_id: str, kind: str, protocol: str, address: str,
-                        name: str = "") -> Any:
-        return self.store.register_device(device_id, kind, protocol, address, name=name)
-
-    def add_event(self, ts: float, severity: str, device_id: str, kind: str, message: str) -> Any:
-        return self.store.add_event(ts, severity, device_id, kind, message)
+    return failed
 
 
 def summary_lines(statuses: dict[str, DeviceStatus], elapsed: float) -> list[str]:
@@ -95,33 +75,14 @@ def summary_lines(statuses: dict[str, DeviceStatus], elapsed: float) -> list[str
     return lines
 
 
-async def run_headless(site: Site, store: StoreLike, duration: float | None, *,
-                       out: TextIO = sys.stdout,
-                       source_factory: SourceFactory = open_source,
-                       credential_resolver: CredentialResolver = _default_resolver,
-                       install_signals: bool = True) -> dict[str, DeviceStatus]:
-    """Poll ``site`` into ``store`` until ``duration`` (None: until a signal). Returns the final
-    statuses. The caller flushes and closes the store."""
-    guarded = _StopOnStoreFailure(store, sys.stderr)
-    engine = Engine(site, guarded, source_factory=source_factory, credential_resolver=credential_resolver)
-    guarded.stop = engine.request_stop
-    engine.subscribe(TransitionPrinter(out))
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if install_signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, engine.request_stop)
-                installed.append(sig)
-    timer = loop.call_later(duration, engine.request_stop) if duration is not None else None
+async def poll_printing(session: Session, duration: float | None, *, out: TextIO = sys.stdout,
+                        install_signals: bool = True) -> dict[str, DeviceStatus]:
+    """Run ``session`` for ``duration`` (None: until a signal), a line per device transition."""
+    unsubscribe = session.subscribe(TransitionPrinter(out))
     try:
-        await engine.run()
+        return await session.run(duration, install_signals=install_signals)
     finally:
-        if timer is not None:
-            timer.cancel()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-    return engine.status()
+        unsubscribe()
 
 
 def log_command(args: argparse.Namespace) -> int:
@@ -141,35 +102,38 @@ def log_command(args: argparse.Namespace) -> int:
         for p in e.problems:
             print(p, file=sys.stderr)
         return 1
-    from console.store import Store, StoreError
+    from console.store import StoreError
 
+    ref: list[Session] = []
     try:
-        store = Store(args.db)
+        session = Session.open(site, args.db, on_store_failure=stop_on_store_failure(ref, sys.stderr), seed=False)
     except StoreError as e:
         print(f"heatrack log: {e}", file=sys.stderr)
         return 1
+    ref.append(session)
     until = f"for {format_duration(duration)}" if duration is not None else "until Ctrl-C"
     print(f"logging {site.site.name!r} ({len(site.devices)} devices) to {args.db} {until}", flush=True)
     started = time.monotonic()
     statuses: dict[str, DeviceStatus] = {}
     interrupted = store_failed = False
     try:
-        statuses = asyncio.run(run_headless(site, store, duration))
+        statuses = asyncio.run(poll_printing(session, duration))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         interrupted = True
     finally:
         try:
-            store.flush()  # everything polled so far reaches the disk, Ctrl-C or not
+            session.flush()  # everything polled so far reaches the disk, Ctrl-C or not
         except StoreError as e:
             store_failed = True
-            if not store.refused_batches:  # else the engine already said why, and stopped
+            if session.recorder.failed is None and not session.store.refused_batches:
+                # else the recorder already said why, and stopped
                 print(f"heatrack log: not everything polled was stored: {e}", file=sys.stderr, flush=True)
-        store.close()
+        session.close()
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)
     if interrupted:
         return 130
-    if store_failed:
+    if store_failed or session.recorder.failed is not None:
         return 1
     if statuses and not any(st.last_success is not None for st in statuses.values()):
         # A run that logged nothing at all must not look like a success to a script or cron.

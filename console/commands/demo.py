@@ -24,18 +24,25 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.demo.faults import FAULTS
 from console.display import has_display, no_display_message
 from console.durations import format_duration, parse_duration
+from console.engine.events import record_event
+from console.session import Session
 
 # Above this speed a 10 s poll interval spans more than ~3 simulated minutes and polls
 # would skip most of the dynamics: log the model directly instead.
 LIVE_MAX_SPEED = 20.0
 FF_INTERVAL_S = 60.0
 DEFAULT_DB = "heatrack-demo.db"
+
+if TYPE_CHECKING:
+    from console.demo.runner import DemoRunner
+    from console.store import Store
 
 log = logging.getLogger("heatrack.demo")
 
@@ -148,10 +155,21 @@ def headless(args: argparse.Namespace, faults: list[tuple[str, float]], duration
         store.close()
 
 
+def _fault_recorder(session: Session, runner: DemoRunner, wall: bool) -> Callable[[str, float], None]:
+    """Injected faults become events through the session's one recorder."""
+    from console.demo.runner import fault_device
+
+    def fired(name: str, epoch: float) -> None:
+        record_event(session.recorder, time.time() if wall else epoch, "warning",
+                     fault_device(runner.config, name), "fault_injected", _fault_message(name, epoch))
+
+    return fired
+
+
 def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None,
-          store, db: str) -> int:  # noqa: ANN001 - console.store.Store
-    from console.demo.runner import DemoRunner, fault_device
-    from console.engine.headless import run_headless, summary_lines
+          store: Store, db: str) -> int:
+    from console.commands.log import poll_printing, stop_on_store_failure, summary_lines
+    from console.demo.runner import DemoRunner
     from console.store import StoreError
 
     wall = None if duration is None else duration / args.speed
@@ -161,23 +179,24 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
           f"{args.speed:g}x, {span}; logging to {db}", flush=True)
     started = time.monotonic()
     with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
-        runner.on_fault(lambda name, epoch: store.add_event(
-            time.time(), "warning", fault_device(runner.config, name), "fault_injected",
-            _fault_message(name, epoch)))
-        site = runner.site_model()
+        ref: list[Session] = []
+        session = Session(runner.site_model(), store, source_factory=runner.source_factory,
+                          credential_resolver=runner.resolve, seed=False,
+                          on_store_failure=stop_on_store_failure(ref, sys.stderr, "heatrack demo"))
+        ref.append(session)
+        runner.on_fault(_fault_recorder(session, runner, wall=True))
         try:
-            statuses = asyncio.run(run_headless(site, store, wall, out=sys.stdout,
-                                                source_factory=runner.source_factory,
-                                                credential_resolver=runner.resolve))
+            statuses = asyncio.run(poll_printing(session, wall, out=sys.stdout))
         except KeyboardInterrupt:
             statuses = {}
-        stored = True
+        stored = session.recorder.failed is None  # else it already said why, in one line, and stopped
         try:
-            store.flush()
+            session.flush()
         except StoreError:
-            if not store.refused_batches:
+            if stored and not store.refused_batches:
                 raise
-            stored = False  # the engine already said why, in one line, and stopped
+            stored = False
+        session.close()
         fired = list(runner.fired)
     for line in summary_lines(statuses, time.monotonic() - started):
         print(line, flush=True)
@@ -190,8 +209,8 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
 
 
 def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None,
-                  store, db: str) -> int:  # noqa: ANN001 - console.store.Store
-    from console.demo.runner import DemoRunner, fast_forward, fault_device
+                  store: Store, db: str) -> int:
+    from console.demo.runner import DemoRunner, fast_forward
 
     if duration is None:
         print("heatrack demo: fast-forward (speed > "
@@ -215,16 +234,16 @@ def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], dur
 
     with _stop_on_signals(stop), DemoRunner(seed=args.seed, speed=args.speed, faults=faults,
                                             start=start, clock=False) as runner:
-        site = runner.site_model()
-        for d in site.devices:
-            store.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
-        runner.on_fault(lambda name, epoch: store.add_event(
-            epoch, "warning", fault_device(runner.config, name), "fault_injected",
-            _fault_message(name, epoch)))
-        result = fast_forward(runner, store, duration, interval_s=FF_INTERVAL_S, stop=stop,
+        # the model's readings bypass the engine (it is not run) but not the recorder
+        session = Session(runner.site_model(), store, seed=False, on_store_failure=lambda e: stop.set())
+        for d in session.site.devices:
+            session.recorder.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
+        runner.on_fault(_fault_recorder(session, runner, wall=False))
+        result = fast_forward(runner, session.recorder, duration, interval_s=FF_INTERVAL_S, stop=stop,
                               progress=progress)
         fired = list(runner.fired)
-    store.flush()
+    session.flush()
+    session.close()
     rate = result.sim_s / 86400 / result.wall_s if result.wall_s > 0 else math.inf
     print(f"fast-forward: simulated {format_duration(result.sim_s)} in {result.wall_s:.1f} s wall "
           f"({rate:.2f} days/s): {result.samples} snapshots, {result.rows} readings"
