@@ -5,6 +5,10 @@ control is unlocked (for a limited time, by a named person); it is checked again
 limits here and against the device's own bounds in the client; the client reads it back; and
 every attempt — refused, failed, mismatched or done — lands in the append-only audit log.
 
+Every write is one action of the shared vocabulary (protocols.base: SetPowerLimit, SetOutlet,
+SetSetpoint, SetValve, SetBypass, SetPump, UpsSelfTest) given to ``Control.perform``; each client
+implements ``Source.perform`` for the actions it supports and refuses the rest.
+
 Nothing here blocks its caller: actions run on the engine's loop and return a Future; the
 "before" value comes from the latest poll held in memory, not from the disk.
 """
@@ -24,7 +28,22 @@ from typing import Any, Protocol
 
 from console.safe_text import shown
 from console.site import Device, Site
-from protocols.base import ActionRefused, ActionResult, Reading, Source
+from protocols.base import (
+    ACTIONS,
+    OUTLET_STATES,
+    Action,
+    ActionRefused,
+    ActionResult,
+    Reading,
+    SetBypass,
+    SetOutlet,
+    SetPowerLimit,
+    SetPump,
+    SetSetpoint,
+    SetValve,
+    Source,
+    UpsSelfTest,
+)
 from protocols.modbus.profile import Profile, ProfileError, load_profile
 from protocols.plausibility import range_of
 
@@ -35,7 +54,6 @@ MAX_UNLOCK_MINUTES = 8 * 60.0
 MAX_NAME = 80  # characters of a person's name in the audit log
 MAX_REASON = 500
 MAX_SHOWN = 80  # characters of a refused raw value shown in the audit log (shown()'s default)
-OUTLET_COMMANDS = ("on", "off", "reboot")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 
@@ -111,6 +129,30 @@ def _name_problem(actor: Any) -> str | None:
 def _label(x: Any) -> str:
     """A name (point, outlet) for the audit target: as given when it is plain text."""
     return x if isinstance(x, str) and x.isprintable() and 0 < len(x) <= MAX_SHOWN else shown(x)
+
+
+def _audit_names(action: Any) -> tuple[str, str]:
+    """(action, target) for the audit, from an action whose values may still be raw."""
+    if isinstance(action, SetPowerLimit):
+        if action.gpu is None:
+            return action.name, "chassis"
+        index = as_whole(action.gpu)
+        return action.name, f"gpu{index}" if index is not None else f"gpu{shown(action.gpu)}"
+    if isinstance(action, SetOutlet):
+        number = as_whole(action.outlet)
+        return action.name, f"outlet{number}" if number is not None else f"outlet{shown(action.outlet)}"
+    if isinstance(action, SetSetpoint):
+        return action.name, _label(action.point)
+    if isinstance(action, Action):
+        return action.name, action.target
+    return "unknown_action", shown(action)
+
+
+def _raw_requested(action: Any) -> Any:
+    """The value asked for, as given (shown in the audit when it is refused)."""
+    if isinstance(action, SetOutlet) and as_whole(action.outlet) is None:
+        return action.outlet
+    return action.requested if isinstance(action, Action) else action
 
 
 def _who(actor: Any) -> str:
@@ -206,104 +248,119 @@ class Control:
             self._audit(_who(actor), "control_lock", "site", None, None, "ok")
 
     # ------------------------------------------------------------ actions
-    def set_power_limit(self, actor: str, device_id: str, watts: Any,
-                        gpu: Any = None) -> Future[ActionResult]:
-        """Cap a server (Redfish) or one local GPU (NVML, ``gpu`` index)."""
-        dev = self._device(actor, "set_power_limit", device_id,
-                           "chassis" if gpu is None else f"gpu{shown(gpu)}", watts)
-        w, problem = _finite(watts, "a power limit")
+    def perform(self, actor: str, device_id: str, action: Action) -> Future[ActionResult]:
+        """Carry out one action of the vocabulary (protocols.base: SetPowerLimit, SetOutlet,
+        SetSetpoint, SetValve, SetBypass, SetPump, UpsSelfTest) on a site device. Its fields
+        may hold raw values from a user (text "84", Decimal, numpy scalars): they are converted
+        here, checked, and the converted action is what the client receives."""
+        name, target = _audit_names(action)
+        dev = self._device(actor, name, device_id, target, _raw_requested(action))
+        converted, problem = self._convert(dev, action)
+        if converted is not None and problem is None:
+            requested: Any = converted.requested
+        else:
+            requested = shown(_raw_requested(action))
+        return self._perform(actor, dev, name, target, requested, converted,
+                             self._before_key(dev, converted), problem)
+
+    def _convert(self, dev: Device, action: Any) -> tuple[Action | None, str | None]:
+        """``action`` with its values as the types the limit check and the client use, or why not."""
+        if isinstance(action, SetPowerLimit):
+            return self._power_limit(dev, action)
+        if isinstance(action, SetOutlet):
+            number = as_whole(action.outlet)
+            if number is None or number < 1:
+                return None, f"an outlet is a whole number >= 1, not {shown(action.outlet)}"
+            if not (isinstance(action.state, str) and action.state in OUTLET_STATES):
+                return None, (f"unknown outlet command {shown(action.state)} "
+                              f"(one of {', '.join(OUTLET_STATES)})")
+            return SetOutlet(number, action.state), None
+        if isinstance(action, UpsSelfTest):
+            return action, None
+        if isinstance(action, SetSetpoint):
+            return self._setpoint(dev, action)
+        if isinstance(action, (SetValve, SetBypass)):
+            what = f"the {action.target} position"
+            percent, problem = _finite(action.percent, what)
+            if percent is None:
+                return None, problem
+            r = range_of("valve_position")
+            if r is not None and not r.low <= percent <= r.high:
+                return None, f"{what}: {percent:g} % is outside the plausible {r.low:g}…{r.high:g} %"
+            return type(action)(percent), None
+        if isinstance(action, SetPump):
+            words = {"on": True, "true": True, "off": False, "false": False}
+            if isinstance(action.on, bool):
+                return action, None
+            if isinstance(action.on, str) and action.on in words:
+                return SetPump(words[action.on]), None
+            return None, f"the pump takes one of on, off (True, False), not {shown(action.on)}"
+        return None, (f"{shown(action)} is not one of the actions "
+                      f"({', '.join(a.__name__ for a in ACTIONS)})")
+
+    def _power_limit(self, dev: Device, action: SetPowerLimit) -> tuple[Action | None, str | None]:
+        """Cap a server (Redfish, no GPU) or one local GPU (NVML, its index)."""
+        w, problem = _finite(action.watts, "a power limit")
         if w is not None:
             r = range_of("power_limit")
             if not 0 < w <= (r.high if r else math.inf):
                 problem = f"a power limit must be > 0 W and at most {r.high if r else math.inf:g} W, not {w:g}"
-        requested: Any = w if problem is None else shown(watts)
-        if gpu is None:
+        if action.gpu is None:
             if dev.protocol == "nvml":
-                problem = problem or f"{device_id}: name the GPU to cap (gpu=0, 1, ...)"
-            return self._perform(actor, dev, "set_power_limit", "chassis", requested,
-                                 lambda s: s.set_power_limit(w), "chassis/power_limit", problem)
-        index = as_whole(gpu)
+                problem = problem or f"{dev.id}: name the GPU to cap (gpu=0, 1, ...)"
+            return (SetPowerLimit(w), None) if problem is None and w is not None else (None, problem)
+        index = as_whole(action.gpu)
         if dev.protocol != "nvml":
-            problem = problem or f"{device_id} is not a GPU host: a GPU index applies to NVML devices only"
+            problem = problem or f"{dev.id} is not a GPU host: a GPU index applies to NVML devices only"
         elif index is None or index < 0:
-            problem = problem or f"a GPU index is a whole number >= 0, not {shown(gpu)}"
-        target = f"gpu{index}" if index is not None else f"gpu{shown(gpu)}"
-        return self._perform(actor, dev, "set_power_limit", target, requested,
-                             lambda s: s.set_power_limit(index, w), f"{target}/power_limit", problem)
+            problem = problem or f"a GPU index is a whole number >= 0, not {shown(action.gpu)}"
+        if problem is not None or w is None:
+            return None, problem
+        return SetPowerLimit(w, index), None
 
-    def set_outlet(self, actor: str, device_id: str, outlet: Any, command: Any) -> Future[ActionResult]:
-        """Switch a PDU outlet: "on", "off" or "reboot"."""
-        number = as_whole(outlet)
-        good = isinstance(command, str) and command in OUTLET_COMMANDS
-        action = f"outlet_{command}" if good else "outlet_command"
-        target = f"outlet{number}" if number is not None else f"outlet{shown(outlet)}"
-        dev = self._device(actor, action, device_id, target, command)
-        problem = None
-        if number is None or number < 1:
-            problem = f"an outlet is a whole number >= 1, not {shown(outlet)}"
-        elif not good:
-            problem = f"unknown outlet command {shown(command)} (one of {', '.join(OUTLET_COMMANDS)})"
-        requested = command if problem is None else shown(command if number is not None else outlet)
-        return self._perform(actor, dev, action, target, requested,
-                             lambda s: s.set_outlet(number, command), f"{target}/state", problem)
-
-    def ups_self_test(self, actor: str, device_id: str) -> Future[ActionResult]:
-        dev = self._device(actor, "ups_self_test", device_id, "ups", "start")
-        return self._perform(actor, dev, "ups_self_test", "ups", "start",
-                             lambda s: s.self_test(), "self_test/state", None)
-
-    def heat_write(self, actor: str, device_id: str, point: str, value: Any) -> Future[ActionResult]:
-        """Write a heat-controller point (setpoints, valve, bypass, pump)."""
-        dev = self._device(actor, "set_point", device_id, _label(point), value)
-        converted, problem = self._heat_value(dev, point, value)
-        problem = problem or self._heat_limit_problem(point, converted)
-        requested = converted if problem is None else shown(value)
-        return self._perform(actor, dev, "set_point", _label(point), requested,
-                             lambda s: s.write_point(point, converted), None, problem)
-
-    def _heat_value(self, dev: Device, point: str, value: Any) -> tuple[Any, str | None]:
-        """``value`` as the type the point takes (its label, a bool, a float), or why not."""
+    def _setpoint(self, dev: Device, action: SetSetpoint) -> tuple[Action | None, str | None]:
+        """A float for a writable setpoint point, plausible and within the site's limits."""
         profile = self._profiles.get(dev.id, f"{dev.id} is not a Modbus heat controller with a profile")
         if isinstance(profile, str):
             return None, profile
+        point = action.point
         p = profile.points.get(point) if isinstance(point, str) else None
         if p is None:
             return None, f"profile {profile.name} has no point {shown(point)}"
-        if p.enum:
-            labels = sorted(p.enum.values())
-            if isinstance(value, str) and value in labels:
-                return value, None
-            if isinstance(value, bool) and p.type == "bool" and int(value) in p.enum:
-                return p.enum[int(value)], None
-            return None, f"point {point} takes one of {', '.join(labels)}, not {shown(value)}"
-        if p.type == "bool":
-            words = {"on": True, "true": True, "off": False, "false": False}
-            if isinstance(value, bool):
-                return value, None
-            if isinstance(value, str) and value in words:
-                return words[value], None
-            return None, f"point {point} takes one of on, off, not {shown(value)}"
-        if p.type == "string":
-            return (value, None) if isinstance(value, str) else (None, f"point {point} takes text, not {shown(value)}")
-        number, problem = _finite(value, f"point {point}")
+        if not p.writable or p.quantity != "setpoint":
+            return None, f"point {point} of profile {profile.name} is not a writable setpoint"
+        number, problem = _finite(action.value, f"point {point}")
         if number is None:
             return None, problem
-        r = range_of(p.quantity, p.canonical_unit) if p.quantity else None
+        r = range_of(p.quantity, p.canonical_unit)
         if r is not None and not r.low <= number <= r.high:
             u = f" {r.unit}" if r.unit else ""
             return None, f"point {point}: {number:g}{u} is outside the plausible {r.low:g}…{r.high:g}{u}"
-        return number, None
+        problem = self._heat_limit_problem(point, number)
+        return (None, problem) if problem else (SetSetpoint(point, number), None)
 
-    def _heat_limit_problem(self, point: str, value: Any) -> str | None:
+    def _heat_limit_problem(self, point: str, value: float) -> str | None:
         """The site's own limits bound setpoints below whatever the device would accept."""
         limits = self.site.limits
-        if not isinstance(value, float):
-            return None  # a number by now, or a label/bool that no limit applies to
         if point == "supply_setpoint" and value > limits.max_loop_temp_c:
             return f"{value:g} °C is above the site's max loop temperature ({limits.max_loop_temp_c:g} °C)"
         if point == "tank_max_temp" and value > limits.max_tank_temp_c:
             return f"{value:g} °C is above the site's max tank temperature ({limits.max_tank_temp_c:g} °C)"
         return None
+
+    def _before_key(self, dev: Device, action: Action | None) -> str | None:
+        """The series (channel/quantity) whose latest value is the audit's "before"."""
+        if isinstance(action, (SetPowerLimit, SetOutlet)):
+            return f"{action.target}/{'power_limit' if isinstance(action, SetPowerLimit) else 'state'}"
+        if isinstance(action, UpsSelfTest):
+            return "self_test/state"
+        profile = self._profiles.get(dev.id)
+        if isinstance(profile, str) or profile is None:
+            return None
+        name = action.point if isinstance(action, SetSetpoint) else \
+            profile.actions.get(action.target) if isinstance(action, (SetValve, SetBypass, SetPump)) else None
+        p = profile.points.get(name) if name else None
+        return f"{p.channel}/{p.quantity}" if p is not None and p.quantity else None
 
     # ------------------------------------------------------------ the one path
     def _device(self, actor: Any, action: str, device_id: Any, target: str, requested: Any) -> Device:
@@ -317,7 +374,7 @@ class Control:
             raise ActionRefused(str(device_id), "?", f"{action} {target}: {why}") from None
 
     def _perform(self, actor: str, dev: Device, action: str, target: str, requested: Any,
-                 call: Callable[[Any], Awaitable[ActionResult]], before_key: str | None,
+                 converted: Action | None, before_key: str | None,
                  problem: str | None) -> Future[ActionResult]:
         device_id = dev.id
         where = f"{device_id}/{target}"
@@ -330,9 +387,11 @@ class Control:
             self._audit(who, action, where, before, {"requested": requested}, "refused: control locked")
             raise ControlLocked(device_id, dev.address or "local",
                                 f"{action} {target}: control is locked; unlock it first")
-        if problem:
+        if problem or converted is None:
+            problem = problem or "not an action"
             self._audit(who, action, where, before, {"requested": requested}, f"refused: {problem}")
             raise ActionRefused(device_id, dev.address or "local", f"{action} {target}: {problem}")
+        sending: Action = converted
 
         out: Future[ActionResult] = Future()
 
@@ -349,7 +408,7 @@ class Control:
             out.set_result(res)
 
         try:
-            sent = self._engine.run_action(device_id, call)
+            sent = self._engine.run_action(device_id, lambda source: source.perform(sending))
         except Exception as e:  # the engine is not running: an attempt like any other
             self._audit(who, action, where, before, {"requested": requested}, f"failed: {type(e).__name__}: {e}")
             raise

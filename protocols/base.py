@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import time
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 # Quantity -> canonical unit (DESIGN.md). Clients convert before they emit.
 QUANTITY_UNITS: dict[str, str] = {
@@ -98,12 +99,231 @@ class ActionRefused(DeviceError):
 
 
 # ---------------------------------------------------------------- actions
+# One vocabulary of writes. Each is a plain record: it does not validate on construction, so
+# that Control (the edge) can take raw values from a user, convert them, and audit a refusal
+# with the value as given; a client checks ``problem()`` again before it sends anything.
+OUTLET_STATES = ("on", "off", "cycle")
+
+
+def _real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _shown(v: Any) -> str:
+    """A bounded, printable repr of an untrusted value (its own repr may even raise)."""
+    try:
+        text = repr(v)
+    except Exception:  # noqa: BLE001 - any failure: name the type instead
+        text = f"<{type(v).__name__}>"
+    text = text if text.isprintable() else text.encode("unicode_escape", "replace").decode("ascii")
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Action:
+    """A write to equipment. ``name`` is the audit's action, ``target`` the thing written."""
+
+    kind: ClassVar[str] = "action"
+
+    @property
+    def name(self) -> str:
+        """The audit's action (and ActionResult.action)."""
+        return self.kind
+
+    @property
+    def target(self) -> str:
+        return ""
+
+    @property
+    def requested(self) -> Any:
+        """The value asked for, as ActionResult.requested and the audit show it."""
+        return None
+
+    def problem(self) -> str | None:
+        """Why this action is malformed (wrong type, not finite, out of its domain), or None."""
+        return None
+
+    def describe(self) -> str:
+        return f"{self.name} {self.target}".strip()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetPowerLimit(Action):
+    """Cap a server's chassis (``gpu`` None, Redfish) or one local GPU by index (NVML)."""
+
+    kind: ClassVar[str] = "set_power_limit"
+    watts: float
+    gpu: int | None = None
+
+    @property
+    def target(self) -> str:
+        return "chassis" if self.gpu is None else f"gpu{self.gpu}"
+
+    @property
+    def requested(self) -> Any:
+        return self.watts
+
+    def problem(self) -> str | None:
+        if not _real(self.watts) or self.watts <= 0:
+            return f"a power limit is a finite number of watts > 0, not {_shown(self.watts)}"
+        if self.gpu is not None and (not isinstance(self.gpu, int) or isinstance(self.gpu, bool)
+                                     or self.gpu < 0):
+            return f"a GPU index is a whole number >= 0, not {_shown(self.gpu)}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetOutlet(Action):
+    """Switch a PDU outlet (numbered from 1): "on", "off" or "cycle" (off, then on again)."""
+
+    kind: ClassVar[str] = "outlet"
+    outlet: int
+    state: str
+
+    @property
+    def name(self) -> str:
+        """outlet_on, outlet_off, outlet_cycle."""
+        ok = isinstance(self.state, str) and self.state in OUTLET_STATES
+        return f"outlet_{self.state}" if ok else "outlet_command"
+
+    @property
+    def target(self) -> str:
+        return f"outlet{self.outlet}"
+
+    @property
+    def requested(self) -> Any:
+        return self.state
+
+    def problem(self) -> str | None:
+        if not isinstance(self.outlet, int) or isinstance(self.outlet, bool) or self.outlet < 1:
+            return f"an outlet is a whole number >= 1, not {_shown(self.outlet)}"
+        if not isinstance(self.state, str) or self.state not in OUTLET_STATES:
+            return f"an outlet is switched {', '.join(OUTLET_STATES)}, not {_shown(self.state)}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetSetpoint(Action):
+    """Write a controller setpoint, named as its register-map point (``supply_setpoint``),
+    in the unit its readings use (°C)."""
+
+    kind: ClassVar[str] = "set_setpoint"
+    point: str
+    value: float
+
+    @property
+    def target(self) -> str:
+        plain = isinstance(self.point, str) and self.point.isprintable() and 0 < len(self.point) <= 80
+        return self.point if plain else _shown(self.point)
+
+    @property
+    def requested(self) -> Any:
+        return self.value
+
+    def problem(self) -> str | None:
+        if not isinstance(self.point, str) or not self.point:
+            return f"a setpoint is named by its point, not {_shown(self.point)}"
+        if not _real(self.value):
+            return f"a setpoint is a finite number, not {_shown(self.value)}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Percent(Action):
+    percent: float
+
+    @property
+    def requested(self) -> Any:
+        return self.percent
+
+    def problem(self) -> str | None:
+        if not _real(self.percent) or not 0 <= self.percent <= 100:
+            return f"{self.target} position is a number from 0 to 100 %, not {_shown(self.percent)}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetValve(_Percent):
+    """Drive the heat-recovery valve to ``percent`` open."""
+
+    kind: ClassVar[str] = "set_valve"
+
+    @property
+    def target(self) -> str:
+        return "valve"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetBypass(_Percent):
+    """Open the bypass (dump) path ``percent``: 0 sends all heat to the useful sink."""
+
+    kind: ClassVar[str] = "set_bypass"
+
+    @property
+    def target(self) -> str:
+        return "bypass"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetPump(Action):
+    """Run (True) or stop (False) the loop pump."""
+
+    kind: ClassVar[str] = "set_pump"
+    on: bool
+
+    @property
+    def target(self) -> str:
+        return "pump"
+
+    @property
+    def requested(self) -> Any:
+        return "on" if self.on is True else "off" if self.on is False else self.on
+
+    def problem(self) -> str | None:
+        return None if isinstance(self.on, bool) else f"the pump is on (True) or off (False), not {_shown(self.on)}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpsSelfTest(Action):
+    """Start the UPS's battery self-test."""
+
+    kind: ClassVar[str] = "ups_self_test"
+
+    @property
+    def target(self) -> str:
+        return "ups"
+
+    @property
+    def requested(self) -> Any:
+        return "start"
+
+
+ACTIONS: tuple[type[Action], ...] = (SetPowerLimit, SetOutlet, SetSetpoint, SetValve, SetBypass,
+                                     SetPump, UpsSelfTest)
+
+
+def refuse(device_id: str, address: str, action: Action | str, why: str) -> ActionRefused:
+    """The one form of a refusal: it names the device (and address), the action and why."""
+    what = action.describe() if isinstance(action, Action) else action
+    return ActionRefused(device_id, address, f"{what}: {why}")
+
+
+def check(device_id: str, address: str, action: Any) -> None:
+    """Raise ActionRefused for anything that is not a well-formed action; nothing is sent."""
+    if not isinstance(action, ACTIONS):
+        raise ActionRefused(device_id, address, f"a {type(action).__name__} is not one of the actions "
+                                                f"({', '.join(a.__name__ for a in ACTIONS)}); nothing sent")
+    why = action.problem()
+    if why is not None:
+        raise refuse(device_id, address, action, f"{why}; nothing sent")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ActionResult:
     """What was asked, what was read back, and whether they match."""
 
     device_id: str
-    action: str  # e.g. "set_power_limit", "outlet_off", "set_point"
+    action: str  # Action.name: "set_power_limit", "outlet_off", "set_setpoint", ...
     target: str  # channel / point / outlet
     requested: Any
     readback: Any
@@ -155,6 +375,11 @@ class Source(Protocol):
 
     async def poll(self) -> list[Reading]:
         """Read everything once. Raises Unreachable, AuthFailed or BadData."""
+        ...
+
+    async def perform(self, action: Action) -> ActionResult:
+        """Carry out one action and read it back; an action this device does not do (or a
+        malformed one) raises ActionRefused naming the device and the action, nothing sent."""
         ...
 
     async def close(self) -> None: ...

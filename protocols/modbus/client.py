@@ -17,13 +17,20 @@ from pymodbus.pdu import ExceptionResponse
 
 from protocols.base import (
     QUANTITY_UNITS,
+    Action,
     ActionRefused,
     ActionResult,
     BadData,
     DeviceSpec,
     Reading,
+    SetBypass,
+    SetPump,
+    SetSetpoint,
+    SetValve,
     Unreachable,
+    check,
     now,
+    refuse,
 )
 from protocols.modbus.profile import (
     Block,
@@ -275,18 +282,43 @@ class ModbusSource:
             return value
         return p.from_canonical(float(value))
 
-    async def write_point(self, name: str, value: float | int | bool | str) -> ActionResult:
-        """Write one writable point (value in the unit its readings use), then read it back."""
-        try:
+    async def perform(self, action: Action) -> ActionResult:
+        """A heat controller takes a setpoint (SetSetpoint: a writable point whose quantity is
+        "setpoint"), the valve and bypass positions and the pump (the points its profile's
+        [actions] names), bounds-checked before anything is sent, then read back."""
+        check(self.spec.id, self.spec.address, action)
+        if isinstance(action, SetSetpoint):
+            p = self.profile.points.get(action.point)
+            if p is None:
+                raise refuse(self.spec.id, self.spec.address, action,
+                             f"profile {self.profile.name} has no point {action.point!r}")
+            if not p.writable or p.quantity != "setpoint":
+                raise refuse(self.spec.id, self.spec.address, action,
+                             f"point {p.name} is not a writable setpoint; nothing sent")
+            return await self._write_point(p, float(action.value), action)
+        if isinstance(action, (SetValve, SetBypass, SetPump)):
+            name = self.profile.actions.get(action.target)
+            if name is None:
+                raise refuse(self.spec.id, self.spec.address, action,
+                             f"profile {self.profile.name} names no {action.target} point ([actions])")
             p = self.profile.point(name)
-        except KeyError as e:
-            raise ActionRefused(self.spec.id, self.spec.address, str(e.args[0])) from None
+            if isinstance(action, SetPump):
+                value: float | bool | str = action.requested if p.enum else action.on
+            else:
+                value = float(action.percent)
+            return await self._write_point(p, value, action)
+        raise refuse(self.spec.id, self.spec.address, action,
+                     "a Modbus heat controller here takes SetSetpoint, SetValve, SetBypass and SetPump")
+
+    async def _write_point(self, p: Point, value: float | bool | str, action: Action) -> ActionResult:
+        """Write one writable point (value in the unit its readings use), then read it back."""
+        name = action.target
         dev_value = self._to_device(p, value)
         try:
             check_writable(p, dev_value)
             words = encode(p, dev_value)
         except (PermissionError, ValueError) as e:
-            raise ActionRefused(self.spec.id, self.spec.address, f"refused, nothing sent: {e}") from None
+            raise refuse(self.spec.id, self.spec.address, action, f"refused, nothing sent: {e}") from None
         what = f"write {p.name}"
         async with self._lock:
             try:
@@ -297,12 +329,12 @@ class ModbusSource:
                 else:
                     await self._call(what, AsyncModbusTcpClient.write_registers, p.address, words)
             except _ExceptionCode as e:
-                return ActionResult(self.spec.id, "set_point", name, value, None, False,
+                return ActionResult(self.spec.id, action.name, name, action.requested, None, False,
                                     f"device refused the write: {e}")
             try:
                 back = await self._read(p.table, p.address, p.count, f"read back {p.name}")
             except _ExceptionCode as e:
-                return ActionResult(self.spec.id, "set_point", name, value, None, False,
+                return ActionResult(self.spec.id, action.name, name, action.requested, None, False,
                                     f"written, read-back failed: {e}")
         readback = self._decode(p, back)
         ok = _matches(p, dev_value, readback)
@@ -312,7 +344,7 @@ class ModbusSource:
         elif isinstance(readback, float):
             shown = p.to_canonical(readback)
         msg = "" if ok else f"read back {shown!r}, asked {value!r}"
-        return ActionResult(self.spec.id, "set_point", name, value, shown, ok, msg)
+        return ActionResult(self.spec.id, action.name, name, action.requested, shown, ok, msg)
 
 
 def _matches(p: Point, asked: Any, got: Any) -> bool:

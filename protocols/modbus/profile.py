@@ -128,6 +128,8 @@ class Profile:
     max_gap: int = 8  # registers skipped inside one block read rather than a second request
     description: str = ""
     thermal: ThermalSpec = ThermalSpec()
+    # [actions]: which writable point each typed action drives ("valve", "bypass", "pump")
+    actions: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def point(self, name: str) -> Point:
         try:
@@ -188,6 +190,7 @@ def parse_profile(data: dict[str, Any], origin: str = "<profile>", path: Path | 
     th = data.get("thermal", {})
     thermal = ThermalSpec(supply=th.get("supply", "supply_temp"), return_=th.get("return", "return_temp"),
                           flow=th.get("flow", "flow"), channel=th.get("channel", "loop"))
+    actions = _parse_actions(data.get("actions", {}), points, origin)
     return Profile(
         name=str(head.get("name", path.stem if path else "profile")),
         path=path,
@@ -197,7 +200,31 @@ def parse_profile(data: dict[str, Any], origin: str = "<profile>", path: Path | 
         max_gap=int(head.get("max_gap", 8)),
         description=str(head.get("description", "")),
         thermal=thermal,
+        actions=actions,
     )
+
+
+ACTION_ROLES = ("valve", "bypass", "pump")
+
+
+def _parse_actions(raw: Any, points: dict[str, Point], origin: str) -> dict[str, str]:
+    """[actions] valve/bypass = a writable numeric point, pump = a writable on/off point."""
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{origin}: [actions] must be a table")
+    out: dict[str, str] = {}
+    for role, name in raw.items():
+        where = f"{origin}: [actions] {role}"
+        if role not in ACTION_ROLES:
+            raise ProfileError(f"{where}: unknown action (known: {', '.join(ACTION_ROLES)})")
+        p = points.get(name) if isinstance(name, str) else None
+        if p is None or not p.writable:
+            raise ProfileError(f"{where}: {name!r} is not a writable point of this profile")
+        on_off = p.type == "bool" or sorted(p.enum.values()) == ["off", "on"]
+        if (role == "pump") != on_off or (role != "pump" and (p.enum or p.type == "string")):
+            raise ProfileError(f"{where}: point {name!r} does not take "
+                               f"{'on/off' if role == 'pump' else 'a number'}")
+        out[role] = name
+    return out
 
 
 _KNOWN_KEYS = {"table", "address", "type", "channel", "quantity", "unit", "scale", "offset",

@@ -15,13 +15,17 @@ from typing import Any
 
 from protocols.base import (
     QUANTITY_UNITS,
+    Action,
     ActionRefused,
     ActionResult,
     BadData,
     DeviceSpec,
     Reading,
+    SetPowerLimit,
     Unreachable,
+    check,
     now,
+    refuse,
 )
 
 log = logging.getLogger(__name__)
@@ -316,7 +320,21 @@ class NvmlSource:
         return out
 
     # ------------------------------------------------------------ actions
-    def set_power_limit_sync(self, gpu_index: int, watts: float) -> ActionResult:
+    async def perform(self, action: Action) -> ActionResult:
+        """NVML takes one action: cap one GPU (SetPowerLimit with its index, watts within its
+        constraints), then read the limit back. Anything else is refused, nothing sent."""
+        check(self.spec.id, self._address, action)
+        if not isinstance(action, SetPowerLimit):
+            raise refuse(self.spec.id, self._address, action,
+                         "NVML takes only a GPU power limit (SetPowerLimit with a GPU index)")
+        if action.gpu is None:
+            raise refuse(self.spec.id, self._address, action,
+                         "name the GPU to cap (gpu=0, 1, ...); a server's cap goes through its BMC")
+        return await asyncio.wait_for(
+            asyncio.to_thread(self._set_power_limit_sync, action.gpu, float(action.watts)),
+            self.spec.timeout_s)
+
+    def _set_power_limit_sync(self, gpu_index: int, watts: float) -> ActionResult:
         refuse = lambda what: ActionRefused(self.spec.id, self._address, what)  # noqa: E731
         with self._lock:
             nv = self._ensure_init()
@@ -348,11 +366,6 @@ class NvmlSource:
         ok = abs(back_w - float(watts)) < 1.0
         return ActionResult(self.spec.id, "set_power_limit", f"gpu{gpu_index}", watts, back_w, ok,
                             "" if ok else f"read back {back_w:g} W")
-
-    async def set_power_limit(self, gpu_index: int, watts: float) -> ActionResult:
-        """Cap one GPU (watts within its constraints), then read the limit back."""
-        return await asyncio.wait_for(asyncio.to_thread(self.set_power_limit_sync, gpu_index, watts),
-                                      self.spec.timeout_s)
 
 
 def _text(v: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""Redfish client: one BMC as a Source of Readings, plus its power-limit action.
+"""Redfish client: one BMC as a Source of Readings, plus its power-limit action (perform).
 
 python-redfish-library is synchronous, so every call runs in a worker thread under a
 per-device lock: a daemon thread of its own, not the loop's default executor, because a worker
@@ -33,6 +33,7 @@ from redfish.rest.v1 import (
 )
 
 from protocols.base import (
+    Action,
     ActionRefused,
     ActionResult,
     AuthFailed,
@@ -41,8 +42,11 @@ from protocols.base import (
     DeviceError,
     DeviceSpec,
     Reading,
+    SetPowerLimit,
     Unreachable,
+    check,
     now,
+    refuse,
 )
 from protocols.redfish import parse
 from protocols.redfish.parse import Extractor, Payload, Sample
@@ -138,11 +142,19 @@ class RedfishSource:
         async with self._lock:
             return await self._in_worker(self._rediscover)
 
-    async def set_power_limit(self, watts: float) -> ActionResult:
-        """Write the chassis power limit (new Control if offered, else legacy PowerControl),
-        bounds-checked, then re-read: ok only when the read-back equals the request."""
+    async def perform(self, action: Action) -> ActionResult:
+        """A BMC takes one action: the chassis power limit (SetPowerLimit without a GPU),
+        written to the new Control if offered, else legacy PowerControl, bounds-checked, then
+        re-read: ok only when the read-back equals the request. Anything else is refused."""
+        check(self.spec.id, self.spec.address, action)
+        if not isinstance(action, SetPowerLimit):
+            raise refuse(self.spec.id, self.spec.address, action,
+                         "a Redfish BMC here takes only a chassis power limit (SetPowerLimit)")
+        if action.gpu is not None:
+            raise refuse(self.spec.id, self.spec.address, action,
+                         "a GPU is capped through NVML on its host, not through the BMC")
         async with self._lock:
-            return await self._in_worker(self._set_power_limit, float(watts))
+            return await self._in_worker(self._set_power_limit, float(action.watts))
 
     async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in a daemon thread; if the caller is cancelled, abort the thread's I/O."""

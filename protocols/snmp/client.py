@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,7 @@ import pysnmp.hlapi.v3arch.asyncio as v3auth
 from pysnmp.proto import errind, rfc1902
 
 from protocols.base import (
+    Action,
     ActionRefused,
     ActionResult,
     AuthFailed,
@@ -41,8 +43,12 @@ from protocols.base import (
     DeviceError,
     DeviceSpec,
     Reading,
+    SetOutlet,
     Unreachable,
+    UpsSelfTest,
+    check,
     now,
+    refuse,
 )
 from protocols.snmp.decode import (
     DecodeError,
@@ -87,7 +93,6 @@ AUTH_ERRORS = (errind.WrongDigest, errind.UnknownUserName, errind.UnknownSecurit
                errind.DecryptionError, errind.AuthenticationError, errind.AuthenticationFailure,
                errind.UnsupportedSecurityLevel, errind.UnknownCommunityName, errind.NoSuchContext,
                errind.NotInView, errind.NoAccessEntry)
-OUTLET_COMMANDS = ("on", "off", "reboot")
 SET_TYPES = {
     "int": rfc1902.Integer32,
     "gauge": rfc1902.Gauge32,
@@ -130,7 +135,7 @@ def local_address_for(host: str, port: int) -> str | None:
 
 
 class SnmpSource:
-    """A UPS or PDU over SNMP: ``poll()`` -> Readings, ``set_outlet``/``self_test`` -> ActionResult.
+    """A UPS or PDU over SNMP: ``poll()`` -> Readings, ``perform(SetOutlet | UpsSelfTest)`` -> ActionResult.
 
     ``spec.options``: ``version`` "2c" | "3" (default: "3" when a username is given),
     ``context`` (v3 context name), ``retries`` (default 1). ``spec.timeout_s`` is the budget
@@ -405,22 +410,30 @@ class SnmpSource:
                 engine.close_dispatcher()
 
     # ------------------------------------------------------------ actions
-    async def set_outlet(self, outlet: int, command: str) -> ActionResult:
-        """Switch one outlet: command "on" | "off" | "reboot"."""
-        if command not in OUTLET_COMMANDS:
-            raise self._fail(ActionRefused, f"outlet command must be one of {OUTLET_COMMANDS}, not {command!r}")
-        return await self.run_action(f"outlet_{command}", outlet=outlet)
+    async def perform(self, action: Action) -> ActionResult:
+        """A PDU switches outlets (SetOutlet: on, off, cycle — the profile's outlet_reboot);
+        a UPS starts its self-test (UpsSelfTest: UPS-MIB upsTestId or APC
+        upsAdvTestDiagnostics). Anything else, or what the device's profile lacks, is refused."""
+        check(self.spec.id, self.spec.address, action)
+        if isinstance(action, SetOutlet):
+            recipe = "outlet_reboot" if action.state == "cycle" else f"outlet_{action.state}"
+            result = await self._profile_action(recipe, outlet=action.outlet, action=action)
+        elif isinstance(action, UpsSelfTest):
+            result = await self._profile_action("self_test", action=action)
+        else:
+            raise refuse(self.spec.id, self.spec.address, action,
+                         "an SNMP UPS or PDU here takes only outlet on/off/cycle (SetOutlet) "
+                         "and a UPS self-test (UpsSelfTest)")
+        return dataclasses.replace(result, action=action.name, requested=action.requested)
 
-    async def self_test(self) -> ActionResult:
-        """Start the UPS self-test (UPS-MIB upsTestId or APC upsAdvTestDiagnostics)."""
-        return await self.run_action("self_test")
-
-    async def run_action(self, name: str, outlet: int | None = None) -> ActionResult:
+    async def _profile_action(self, name: str, outlet: int | None = None,
+                              action: Action | None = None) -> ActionResult:
         """SET the profile's recipe for ``name``, then read the state back."""
         profile = await self.detect()
         spec = profile.actions.get(name)
         if spec is None:
-            raise self._fail(ActionRefused, f"{name} is not supported by profile {profile.name}")
+            raise refuse(self.spec.id, self.spec.address, action or name,
+                         f"not supported by profile {profile.name} (it has no {name} recipe)")
         needs_outlet = "{outlet}" in spec.oid
         if needs_outlet and (outlet is None or isinstance(outlet, bool) or int(outlet) < 1):
             raise self._fail(ActionRefused, f"{name}: outlet must be a number from 1, not {outlet!r}")

@@ -14,7 +14,7 @@ import pytest
 from console.demo.runner import DemoRunner
 from console.secrets import SecretError, resolve
 from console.site import device_spec, parse_site
-from protocols.base import Credentials, DeviceSpec, Reading, Unreachable
+from protocols.base import Credentials, DeviceSpec, Reading, SetOutlet, SetPowerLimit, Unreachable
 from protocols.modbus.client import ModbusSource
 from protocols.redfish.client import RedfishSource
 from protocols.snmp.client import SnmpSource
@@ -124,7 +124,7 @@ def test_power_limit_round_trip_through_redfish(runner: DemoRunner) -> None:
 
     async def go() -> Any:
         try:
-            return await src.set_power_limit(watts)
+            return await src.perform(SetPowerLimit(watts))
         finally:
             await src.close()
     result = run(go)
@@ -143,7 +143,7 @@ def test_outlet_off_through_snmp_cuts_the_server(runner: DemoRunner) -> None:
 
     async def go() -> Any:
         try:
-            return await src.set_outlet(outlet, "off")
+            return await src.perform(SetOutlet(outlet, "off"))
         finally:
             await src.close()
     result = run(go)

@@ -22,12 +22,21 @@ import pytest
 
 from protocols.base import (
     QUANTITY_UNITS,
+    Action,
     ActionRefused,
     ActionResult,
     BadData,
     DeviceSpec,
     Reading,
+    SetBypass,
+    SetOutlet,
+    SetPowerLimit,
+    SetPump,
+    SetSetpoint,
+    SetValve,
+    Source,
     Unreachable,
+    UpsSelfTest,
 )
 from protocols.modbus.client import ModbusSource, split_address
 from protocols.modbus.profile import Profile, load_profile, thermal_power_w
@@ -203,9 +212,9 @@ def test_write_and_read_back_on_simulator(tmp_path: Path) -> None:
     async def go(port: int) -> list[ActionResult]:
         src = ModbusSource(_spec(port))
         try:
-            out = [await src.write_point("supply_setpoint", 61.25),  # float32, FC16
-                   await src.write_point("valve_setpoint", 33.33),  # uint16 ×0.01, FC6
-                   await src.write_point("pump_on", "off")]  # coil, FC5
+            out = [await src.perform(SetSetpoint("supply_setpoint", 61.25)),  # float32, FC16
+                   await src.perform(SetValve(33.33)),  # uint16 ×0.01, FC6
+                   await src.perform(SetPump(False))]  # coil, FC5
             got = _by_key(await src.poll())
             assert got[("supply", "setpoint")].value == pytest.approx(61.25)
             assert got[("valve_setpoint", "valve_position")].value == pytest.approx(33.33)
@@ -218,6 +227,8 @@ def test_write_and_read_back_on_simulator(tmp_path: Path) -> None:
         results = asyncio.run(go(port))
     assert [r.ok for r in results] == [True, True, True], results
     assert results[0].readback == pytest.approx(61.25) and results[2].readback == "off"
+    assert [(r.action, r.target) for r in results] == \
+        [("set_setpoint", "supply_setpoint"), ("set_valve", "valve"), ("set_pump", "pump")]
 
 
 @pytest.mark.slow
@@ -231,17 +242,35 @@ def test_exception_answer_is_bad_data(tmp_path: Path) -> None:
             asyncio.run(_poll_and_close(ModbusSource(_spec(port, "generic-heat-meter"), other)))
 
 
-def test_out_of_bounds_write_refused_before_sending() -> None:
+@pytest.mark.parametrize("action, needle", [
+    (SetSetpoint("supply_setpoint", 71.0), "outside 30..70"),
+    (SetSetpoint("supply_setpoint", float("nan")), "finite"),
+    (SetValve(-0.5), "0 to 100"), (SetBypass(100.5), "0 to 100"),
+    (SetSetpoint("supply_temp", 40.0), "not a writable setpoint"),
+    (SetSetpoint("valve_setpoint", 40.0), "not a writable setpoint"),
+    (SetPump("maybe"), "on \\(True\\) or off"), (SetPump(1), "on \\(True\\) or off"),
+    (SetSetpoint("no_such_point", 1), "no point"),
+    (SetPowerLimit(500), "takes SetSetpoint, SetValve, SetBypass and SetPump"),
+    (SetOutlet(1, "off"), "takes SetSetpoint"), (UpsSelfTest(), "takes SetSetpoint"),
+    ({"point": "pump_on"}, "not one of the actions"),
+])
+def test_out_of_bounds_or_unsupported_action_refused_before_sending(action: Action, needle: str) -> None:
     src = ModbusSource(_spec(free_port()))  # nothing listens: any send would fail as Unreachable
-    for name, value, needle in [("supply_setpoint", 71.0, "outside 30..70"),
-                                ("supply_setpoint", float("nan"), "finite"),
-                                ("valve_setpoint", -0.5, "outside 0..100"),
-                                ("supply_temp", 40.0, "not writable"),
-                                ("pump_on", "maybe", "not a value"),
-                                ("no_such_point", 1, "no point")]:
-        with pytest.raises(ActionRefused, match=needle):
-            asyncio.run(src.write_point(name, value))
+    assert isinstance(src, Source)
+    with pytest.raises(ActionRefused, match=needle) as info:
+        asyncio.run(src.perform(action))
+    assert str(info.value).startswith("hc1 (127.0.0.1:")
+    if isinstance(action, Action):
+        assert action.describe() in str(info.value)
     assert src._client is None  # never connected
+
+
+def test_a_heat_meter_without_actions_refuses_the_valve() -> None:
+    src = ModbusSource(_spec(free_port(), "generic-heat-meter"))
+    for action in (SetValve(50), SetBypass(0), SetPump(True)):
+        with pytest.raises(ActionRefused, match=f"profile generic-heat-meter names no {action.target} point"):
+            asyncio.run(src.perform(action))
+    assert src._client is None
 
 
 def test_unreachable_port_fails_fast() -> None:

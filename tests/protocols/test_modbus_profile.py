@@ -141,3 +141,31 @@ def test_water_properties_and_thermal_power() -> None:
     assert thermal_power_w(flow_lpm, 45.5, 38.0) == pytest.approx(3020, rel=0.005)
     assert thermal_power_w(flow_lpm, 45.5, 38.0) == pytest.approx(1150 * 0.35 * 7.5, rel=0.01)
     assert thermal_power_w(flow_lpm, 38.0, 45.5) < 0
+
+
+_ACTION_POINTS = ('v = { table = "holding", address = 0, type = "uint16", scale = 0.01, unit = "%", '
+                  'quantity = "valve_position", writable = true, min = 0.0, max = 100.0 }\n'
+                  'p = { table = "coil", address = 0, quantity = "state", writable = true, enum = { 0 = "off", 1 = "on" } }\n'
+                  'r = { table = "input", address = 1, type = "uint16", scale = 0.01, unit = "%", quantity = "valve_position" }\n')
+
+
+def test_default_profile_names_its_action_points() -> None:
+    assert load_profile("heatrack-default").actions == {
+        "valve": "valve_setpoint", "bypass": "bypass_command", "pump": "pump_on"}
+    assert load_profile("generic-heat-meter").actions == {}
+
+
+@pytest.mark.parametrize("table, needle", [
+    ('valve = "nope"', "not a writable point"), ('valve = "r"', "not a writable point"),
+    ('valve = "p"', "does not take a number"), ('pump = "v"', "does not take on/off"),
+    ('heater = "v"', "unknown action"), ("valve = 3", "not a writable point"),
+])
+def test_bad_action_table_names_file_and_action(tmp_path: Path, table: str, needle: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(f'[profile]\nname = "bad"\n[points]\n{_ACTION_POINTS}\n[actions]\n{table}\n', encoding="utf-8")
+    with pytest.raises(ProfileError) as exc:
+        load_profile(f)
+    assert str(f) in str(exc.value) and "[actions]" in str(exc.value) and needle in str(exc.value)
+    f.write_text(f'[profile]\nname = "ok"\n[points]\n{_ACTION_POINTS}\n[actions]\nvalve = "v"\npump = "p"\n',
+                 encoding="utf-8")
+    assert load_profile(f).actions == {"valve": "v", "pump": "p"}

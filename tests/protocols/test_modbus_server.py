@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from protocols.base import DeviceSpec, Reading
+from protocols.base import DeviceSpec, Reading, SetBypass, SetPump, SetSetpoint
 from protocols.modbus.client import ModbusSource
 from protocols.modbus.profile import encode, load_profile
 from protocols.modbus.server import HeatControllerServer
@@ -82,11 +82,11 @@ def test_serves_current_points_and_forwards_writes() -> None:
             got = _by_key(await src.poll())
             assert got[("supply", "temperature")] == pytest.approx(47.5)
             assert got[("low_flow", "alarm")] == "clear"
-            res = await src.write_point("supply_setpoint", 62.0)
+            res = await src.perform(SetSetpoint("supply_setpoint", 62.0))
             assert res.ok and res.readback == pytest.approx(62.0)
-            res = await src.write_point("pump_on", False)
+            res = await src.perform(SetPump(False))
             assert res.ok and res.readback == "off"
-            res = await src.write_point("bypass_command", 12.34)
+            res = await src.perform(SetBypass(12.34))
             assert res.ok and res.readback == pytest.approx(12.34)
             assert (await src.identity())["model"] == "HR-DEMO"
         finally:
@@ -162,7 +162,7 @@ def test_for_view_wires_a_heat_controller_view_to_demo_control() -> None:
         src = _source(port)
         try:
             assert _by_key(await src.poll())[("supply", "temperature")] == pytest.approx(41.5)
-            res = await src.write_point("tank_max_temp", 70.5)
+            res = await src.perform(SetSetpoint("tank_max_temp", 70.5))
             assert res.ok and res.readback == pytest.approx(70.5)
         finally:
             await src.close()

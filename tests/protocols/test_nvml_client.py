@@ -6,7 +6,21 @@ import asyncio
 import pynvml
 import pytest
 
-from protocols.base import ActionRefused, BadData, DeviceSpec, Reading, Unreachable
+from protocols.base import (
+    Action,
+    ActionRefused,
+    BadData,
+    DeviceSpec,
+    Reading,
+    SetOutlet,
+    SetPowerLimit,
+    SetPump,
+    SetSetpoint,
+    SetValve,
+    Source,
+    Unreachable,
+    UpsSelfTest,
+)
 from protocols.nvml.client import NvmlSource, NvmlUnavailable, decode_clock_events
 from tests.fakes.fake_pynvml import FakeNvml, gpu
 
@@ -89,18 +103,39 @@ def test_garbage_value_is_bad_data() -> None:
 def test_set_power_limit_bounds_and_read_back() -> None:
     fake = FakeNvml([gpu(constraints=(200_000, 700_000))])
     src = NvmlSource(SPEC, nvml_module=fake)
-    res = asyncio.run(src.set_power_limit(0, 450))
+    res = asyncio.run(src.perform(SetPowerLimit(450, gpu=0)))
     assert res.ok and res.readback == 450.0 and res.target == "gpu0"
     assert fake.set_calls == [(0, 450_000)]
-    for watts in (900, 199.9, float("nan")):
+    for watts in (900, 199.9):
         with pytest.raises(ActionRefused, match="outside 200..700 W"):
-            asyncio.run(src.set_power_limit(0, watts))
+            asyncio.run(src.perform(SetPowerLimit(watts, gpu=0)))
     with pytest.raises(ActionRefused, match="no such GPU"):
-        asyncio.run(src.set_power_limit(3, 300))
+        asyncio.run(src.perform(SetPowerLimit(300, gpu=3)))
     assert fake.set_calls == [(0, 450_000)]  # nothing else sent
     fake.set_error = pynvml.NVMLError_NoPermission()
     with pytest.raises(ActionRefused, match="needs root"):
-        asyncio.run(src.set_power_limit(0, 300))
+        asyncio.run(src.perform(SetPowerLimit(300, gpu=0)))
+
+
+@pytest.mark.parametrize("action, why", [
+    (SetPowerLimit(300), "name the GPU"), (SetValve(40), "takes only a GPU power limit"),
+    (SetPump(False), "takes only a GPU power limit"), (SetOutlet(1, "off"), "takes only a GPU power limit"),
+    (UpsSelfTest(), "takes only a GPU power limit"), (SetSetpoint("supply_setpoint", 50), "takes only"),
+    (SetPowerLimit(float("nan"), gpu=0), "finite number of watts"),
+    (SetPowerLimit(float("inf"), gpu=0), "finite number of watts"),
+    (SetPowerLimit(300, gpu=-1), "GPU index"), (SetPowerLimit(300, gpu=True), "GPU index"),
+    (SetPowerLimit(300, gpu="0"), "GPU index"), (("gpu0", 300), "not one of the actions"),
+])
+def test_nvml_refuses_what_it_does_not_do_and_touches_nothing(action: Action, why: str) -> None:
+    fake = FakeNvml([gpu(constraints=(200_000, 700_000))])
+    src = NvmlSource(SPEC, nvml_module=fake)
+    with pytest.raises(ActionRefused, match=why) as info:
+        asyncio.run(src.perform(action))
+    assert str(info.value).startswith(f"{SPEC.id} (local NVML): ")
+    if isinstance(action, Action):
+        assert action.describe() in str(info.value)
+    assert fake.set_calls == []
+    assert isinstance(src, Source)
 
 
 def test_set_power_limit_detects_a_limit_that_did_not_stick() -> None:
@@ -109,7 +144,7 @@ def test_set_power_limit_detects_a_limit_that_did_not_stick() -> None:
             self.set_calls.append((h, mw))  # accepted, but the limit stays
 
     src = NvmlSource(SPEC, nvml_module=Sticky([gpu(limit_mw=700_000)]))
-    res = asyncio.run(src.set_power_limit(0, 400))
+    res = asyncio.run(src.perform(SetPowerLimit(400, gpu=0)))
     assert not res.ok and res.readback == 700.0 and "700" in res.message
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from protocols.base import ActionRefused, DeviceSpec
+from protocols.base import ActionRefused, DeviceSpec, SetPowerLimit
 from protocols.nvml.client import NvmlSource
 from tests.support import wait_until
 
@@ -65,4 +65,4 @@ def test_out_of_range_limit_is_refused_before_the_driver(src: NvmlSource) -> Non
     if s.power_limit_max_w is None:
         pytest.skip("power limit constraints not reported")
     with pytest.raises(ActionRefused, match="outside"):
-        asyncio.run(src.set_power_limit(s.index, s.power_limit_max_w + 100))
+        asyncio.run(src.perform(SetPowerLimit(s.power_limit_max_w + 100, gpu=s.index)))

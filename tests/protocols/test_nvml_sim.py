@@ -7,7 +7,7 @@ import asyncio
 import pynvml
 import pytest
 
-from protocols.base import ActionRefused, DeviceSpec, Unreachable
+from protocols.base import ActionRefused, DeviceSpec, SetPowerLimit, Unreachable
 from protocols.nvml.client import NvmlSource, NvmlUnavailable
 from protocols.nvml.sim import SimulatedNvml
 from protocols.views import GpuHostView, GpuView
@@ -59,13 +59,13 @@ def test_set_limit_goes_to_demo_control_and_reads_back() -> None:
     view = _view()
     control = Control(view)
     src = NvmlSource(SPEC, nvml_module=SimulatedNvml(lambda: view, control))
-    res = asyncio.run(src.set_power_limit(1, 250))
+    res = asyncio.run(src.perform(SetPowerLimit(250, gpu=1)))
     assert res.ok and res.readback == 250.0
     assert control.calls == [("gpuhost1", 1, 250.0)]
     with pytest.raises(ActionRefused, match="outside 100..350 W"):
-        asyncio.run(src.set_power_limit(1, 400))
+        asyncio.run(src.perform(SetPowerLimit(400, gpu=1)))
     with pytest.raises(ActionRefused, match="driver refused 120 W"):  # the model's ValueError
-        asyncio.run(src.set_power_limit(1, 120))
+        asyncio.run(src.perform(SetPowerLimit(120, gpu=1)))
     assert view.gpus[1].power_limit_w == 250.0
 
 

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from protocols.base import ActionRefused, CertificateChanged, Credentials, DeviceSpec, Reading, Source
+from protocols.base import (
+    ActionRefused,
+    CertificateChanged,
+    Credentials,
+    DeviceSpec,
+    Reading,
+    SetPowerLimit,
+    Source,
+)
 from protocols.redfish.client import RedfishSource
 from tests.support import free_port, tcp_open, wait_until
 
@@ -246,9 +254,9 @@ def test_power_limit_patch_ignored_by_sushy_is_not_ok(liquid: Sushy) -> None:
     async def go():  # type: ignore[no-untyped-def]
         src = RedfishSource(spec(liquid.address))
         try:
-            result = await src.set_power_limit(wanted)
+            result = await src.perform(SetPowerLimit(wanted))
             with pytest.raises(ActionRefused, match="outside the allowed range"):
-                await src.set_power_limit(control["AllowableMax"] + 1)
+                await src.perform(SetPowerLimit(control["AllowableMax"] + 1))
             return result
         finally:
             await src.close()
@@ -267,7 +275,7 @@ def test_legacy_power_limit_patch_ignored(localstorage: Sushy) -> None:
     async def go():  # type: ignore[no-untyped-def]
         src = RedfishSource(spec(localstorage.address))
         try:
-            return await src.set_power_limit(current - 50)
+            return await src.perform(SetPowerLimit(current - 50))
         finally:
             await src.close()
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from protocols.base import (
+    Action,
     ActionRefused,
     AuthFailed,
     BadData,
@@ -27,7 +28,13 @@ from protocols.base import (
     Credentials,
     DeviceSpec,
     Reading,
+    SetOutlet,
+    SetPowerLimit,
+    SetPump,
+    SetSetpoint,
+    SetValve,
     Unreachable,
+    UpsSelfTest,
 )
 from protocols.redfish import parse
 from protocols.redfish.client import RedfishSource
@@ -438,9 +445,9 @@ def test_power_limit_written_via_control_and_read_back(bmc_factory: Any) -> None
     async def go() -> Any:
         src = RedfishSource(spec(bmc.address))
         try:
-            ok = await src.set_power_limit(350)
+            ok = await src.perform(SetPowerLimit(350))
             with pytest.raises(ActionRefused, match="outside"):
-                await src.set_power_limit(50)
+                await src.perform(SetPowerLimit(50))
             return ok, await src.poll()
         finally:
             await src.close()
@@ -453,6 +460,24 @@ def test_power_limit_written_via_control_and_read_back(bmc_factory: Any) -> None
     assert values(readings)["chassis", "power_limit"] == 350
 
 
+@pytest.mark.parametrize("action, why", [
+    (SetValve(40), "takes only a chassis power limit"), (SetPump(True), "takes only a chassis power limit"),
+    (SetOutlet(2, "off"), "takes only a chassis power limit"), (UpsSelfTest(), "takes only a chassis"),
+    (SetSetpoint("supply_setpoint", 50), "takes only a chassis power limit"),
+    (SetPowerLimit(250, gpu=0), "through NVML"),
+    (SetPowerLimit(float("nan")), "finite number of watts"), (SetPowerLimit(-5), "finite number of watts"),
+    (SetPowerLimit("300"), "finite number of watts"), ("set_power_limit", "not one of the actions"),
+])
+def test_a_bmc_refuses_what_it_does_not_do_and_sends_nothing(bmc_factory: Any, action: Action, why: str) -> None:
+    bmc = bmc_factory()
+    src = RedfishSource(spec(bmc.address))
+    with pytest.raises(ActionRefused, match=why) as info:
+        asyncio.run(src.perform(action))
+    name = action.describe() if isinstance(action, Action) else "a str"
+    assert str(info.value).startswith(f"{src.spec.id} ({bmc.address}): {name}")
+    assert bmc.log == []  # not a single request
+
+
 def test_power_limit_via_legacy_power_when_no_control(bmc_factory: Any) -> None:
     res = tree()
     del res["/redfish/v1/Chassis/1"]["Controls"]
@@ -461,7 +486,7 @@ def test_power_limit_via_legacy_power_when_no_control(bmc_factory: Any) -> None:
     async def go() -> Any:
         src = RedfishSource(spec(bmc.address))
         try:
-            return await src.set_power_limit(321)
+            return await src.perform(SetPowerLimit(321))
         finally:
             await src.close()
 

@@ -20,6 +20,8 @@ import pytest
 
 from protocols.base import (
     ActionRefused,
+    SetOutlet,
+    UpsSelfTest,
     AuthFailed,
     BadData,
     Credentials,
@@ -373,13 +375,13 @@ def test_outlet_control_with_readback(snmpsim: Agent) -> None:
         try:
             results = []
             for outlet in (outlets[0], outlets[-1]):
-                off = await src.set_outlet(outlet, "off")
+                off = await src.perform(SetOutlet(outlet, "off"))
                 after_off = (await src.get([f"{control}.{outlet}"]))[f"{control}.{outlet}"]
-                on = await src.set_outlet(outlet, "on")
+                on = await src.perform(SetOutlet(outlet, "on"))
                 after_on = (await src.get([f"{control}.{outlet}"]))[f"{control}.{outlet}"]
                 results.append((outlet, off, after_off, on, after_on))
-            reboot = await src.set_outlet(outlets[1], "reboot")
-            await src.set_outlet(outlets[1], "on")
+            reboot = await src.perform(SetOutlet(outlets[1], "cycle"))
+            await src.perform(SetOutlet(outlets[1], "on"))
             return [results, reboot]
         finally:
             await src.close()
@@ -399,7 +401,7 @@ def test_outlet_control_refusals(snmpsim: Agent) -> None:
 
     async def refused(src: SnmpSource, outlet: int, command: str) -> str:
         try:
-            await src.set_outlet(outlet, command)
+            await src.perform(SetOutlet(outlet, command))
         except ActionRefused as exc:
             return str(exc)
         finally:
@@ -407,7 +409,7 @@ def test_outlet_control_refusals(snmpsim: Agent) -> None:
         raise AssertionError("not refused")
 
     assert "does not exist" in run(lambda: refused(snmpsim.source("pdu-apc-ap8641-rw"), missing, "off"))
-    assert "must be one of" in run(lambda: refused(snmpsim.source("pdu-apc-ap8641-rw"), 1, "explode"))
+    assert "on, off, cycle" in run(lambda: refused(snmpsim.source("pdu-apc-ap8641-rw"), 1, "explode"))
     # the plain recording is read-only: snmpsim answers noSuchInstance with error-status 0
     assert "not writable" in run(lambda: refused(snmpsim.source("pdu-apc-ap8641"), 1, "off"))
     # Raritan PX1 in the recording has no outletSwitchingState: not a switched model
@@ -417,12 +419,12 @@ def test_outlet_control_refusals(snmpsim: Agent) -> None:
 def test_self_test_ups_mib_and_apc(snmpsim: Agent) -> None:
     async def go(src: SnmpSource) -> Any:
         try:
-            return await src.self_test()
+            return await src.perform(UpsSelfTest())
         finally:
             await src.close()
 
     ietf = run(lambda: go(snmpsim.source("ups-test-alarms")))
-    assert (ietf.ok, ietf.action, ietf.readback) == (True, "self_test", UPS + "7.7.3")
+    assert (ietf.ok, ietf.action, ietf.readback) == (True, "ups_self_test", UPS + "7.7.3")
     apc = run(lambda: go(snmpsim.source("ups-apc-smartups-synthetic")))
     rec = snmpsim.records("ups-apc-smartups-synthetic")
     assert apc.ok and apc.readback == {1: "pass", 2: "fail", 4: "in_progress"}[num(rec, APC_UPS + "7.2.3.0")]

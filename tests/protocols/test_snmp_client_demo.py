@@ -8,7 +8,21 @@ from typing import Any
 
 import pytest
 
-from protocols.base import ActionRefused, Credentials, DeviceSpec, Reading
+from protocols.base import (
+    Action,
+    ActionRefused,
+    Credentials,
+    DeviceSpec,
+    Reading,
+    SetBypass,
+    SetOutlet,
+    SetPowerLimit,
+    SetPump,
+    SetSetpoint,
+    SetValve,
+    Source,
+    UpsSelfTest,
+)
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
 from protocols.views import OutletView, PduView, UpsView
@@ -60,10 +74,11 @@ def source(port: int, kind: str, community: str = RO, v3: bool = False) -> SnmpS
                                  address=f"127.0.0.1:{port}", credentials=creds, timeout_s=2.0))
 
 
-def run(src: SnmpSource, what: str, *args: Any) -> Any:
+def run(src: SnmpSource, what: str | Action) -> Any:
+    """``src.poll()`` for "poll", else ``src.perform(what)``; the source is closed after."""
     async def go() -> Any:
         try:
-            return await getattr(src, what)(*args)
+            return await (src.poll() if what == "poll" else src.perform(what))  # type: ignore[arg-type]
         finally:
             await src.close()
     return asyncio.run(go())
@@ -93,10 +108,10 @@ def test_demo_ups_reads_back_its_view(site: ViewSite, ups_port: int, v3: bool) -
 
 
 def test_demo_ups_self_test(site: ViewSite, ups_port: int) -> None:
-    result = run(source(ups_port, "ups", RW), "self_test")
+    result = run(source(ups_port, "ups", RW), UpsSelfTest())
     assert result.ok and site.calls == [("ups_self_test", "ups1")]
     with pytest.raises(ActionRefused):  # the read-only community may not start it
-        run(source(ups_port, "ups", RO), "self_test")
+        run(source(ups_port, "ups", RO), UpsSelfTest())
 
 
 def test_demo_pdu_reads_back_its_view(site: ViewSite, pdu_port: int) -> None:
@@ -113,11 +128,43 @@ def test_demo_pdu_reads_back_its_view(site: ViewSite, pdu_port: int) -> None:
 
 
 def test_demo_pdu_outlet_switching(site: ViewSite, pdu_port: int) -> None:
-    off = run(source(pdu_port, "pdu", RW), "set_outlet", 2, "off")
+    off = run(source(pdu_port, "pdu", RW), SetOutlet(2, "off"))
     assert (off.ok, off.readback) == (True, "off")
     assert site.pdu.outlets[1].on is False and site.calls[-1] == ("set_outlet", "pdu1", 2, "off")
-    on = run(source(pdu_port, "pdu", RW), "set_outlet", 2, "on")
+    on = run(source(pdu_port, "pdu", RW), SetOutlet(2, "on"))
     assert (on.ok, on.readback) == (True, "on") and site.pdu.outlets[1].on is True
     with pytest.raises(ActionRefused):
-        run(source(pdu_port, "pdu", RO), "set_outlet", 2, "off")
+        run(source(pdu_port, "pdu", RO), SetOutlet(2, "off"))
     assert site.pdu.outlets[1].on is True
+
+
+def test_demo_pdu_cycles_an_outlet_with_its_reboot_command(site: ViewSite, pdu_port: int) -> None:
+    result = run(source(pdu_port, "pdu", RW), SetOutlet(3, "cycle"))
+    assert (result.ok, result.action, result.target, result.requested) == (True, "outlet_cycle", "outlet3", "cycle")
+    assert site.calls[-1] == ("set_outlet", "pdu1", 3, "reboot")
+
+
+@pytest.mark.parametrize("action, why", [
+    (SetValve(40), "takes only outlet on/off/cycle"), (SetBypass(10), "takes only outlet"),
+    (SetPump(True), "takes only outlet"), (SetSetpoint("supply_setpoint", 50), "takes only outlet"),
+    (SetPowerLimit(500), "takes only outlet"), (SetPowerLimit(250, gpu=0), "takes only outlet"),
+    (SetOutlet(2, "off"), "not supported by profile ups-mib"),
+    (SetOutlet(0, "off"), "whole number >= 1"), (SetOutlet(2, "reboot"), "on, off, cycle"),
+    ("self_test", "not one of the actions"),
+])
+def test_a_ups_refuses_what_it_does_not_do_and_sets_nothing(site: ViewSite, ups_port: int,
+                                                            action: Action, why: str) -> None:
+    src = source(ups_port, "ups", RW)
+    assert isinstance(src, Source)
+    with pytest.raises(ActionRefused, match=why) as info:
+        run(src, action)
+    assert str(info.value).startswith(f"ups1 (127.0.0.1:{ups_port}): ")
+    if isinstance(action, Action):
+        assert action.describe() in str(info.value)
+    assert site.calls == []
+
+
+def test_a_pdu_refuses_a_ups_self_test(site: ViewSite, pdu_port: int) -> None:
+    with pytest.raises(ActionRefused, match=r"pdu1 \(127.0.0.1:\d+\): ups_self_test ups: not supported by profile apc-rpdu2"):
+        run(source(pdu_port, "pdu", RW), UpsSelfTest())
+    assert site.calls == []
