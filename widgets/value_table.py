@@ -1,9 +1,11 @@
-"""Latest values of one device: channel, quantity, value with unit, age. Stale values are
-greyed and marked "stale", never shown as if live."""
+"""Latest values of one device: channel, quantity, value with unit, age. Values that are not
+live are greyed and marked with why (stale, unreachable, ...), never shown as if live.
+Selecting a row emits ``series_selected(key)``."""
 from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -18,6 +20,8 @@ class ValueRow:
     unit: str
     ts: float
     stale: bool = False
+    key: str = ""  # the series key, sent by ``series_selected``
+    state: str = ""  # why it is not live (stale, unreachable, ...): shown instead of "stale"
 
 
 def format_value(value: float | str | None, unit: str) -> str:
@@ -34,9 +38,15 @@ def format_value(value: float | str | None, unit: str) -> str:
 
 class ValueTable(QTableWidget):
     COLUMNS = ("Channel", "Quantity", "Value", "Updated")
+    series_selected = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
+        self._keys: list[str] = []
+        self._selected_key: str | None = None
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.itemSelectionChanged.connect(self._emit_selected)
         self.setHorizontalHeaderLabels(self.COLUMNS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
@@ -45,10 +55,34 @@ class ValueTable(QTableWidget):
 
     def set_values(self, rows: list[ValueRow], now: float) -> None:
         rows = sorted(rows, key=lambda r: (r.channel, r.quantity))
+        self.blockSignals(True)  # rebuilding the rows is not the user choosing another series
+        try:
+            self._fill(rows, now)
+            self._keys = [r.key for r in rows]
+            if self._selected_key in self._keys:
+                self.selectRow(self._keys.index(self._selected_key))
+            else:
+                self.clearSelection()
+        finally:
+            self.blockSignals(False)
+
+    def select_key(self, key: str) -> None:
+        """Select the row of ``key`` (emits ``series_selected``)."""
+        if key in self._keys:
+            self.selectRow(self._keys.index(key))
+
+    def _emit_selected(self) -> None:
+        rows = self.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self._keys) and self._keys[rows[0].row()]:
+            self._selected_key = self._keys[rows[0].row()]
+            self.series_selected.emit(self._selected_key)
+
+    def _fill(self, rows: list[ValueRow], now: float) -> None:
         self.setRowCount(len(rows))
         grey = QBrush(QColor("#9e9e9e"))
         for r, row in enumerate(rows):
-            updated = "stale — " + age_text(row.ts, now) if row.stale else age_text(row.ts, now)
+            why = (row.state or "stale").replace("_", " ")
+            updated = f"{why} — " + age_text(row.ts, now) if row.stale else age_text(row.ts, now)
             for c, text in enumerate((row.channel, row.quantity.replace("_", " "),
                                       format_value(row.value, row.unit), updated)):
                 item = QTableWidgetItem(text)

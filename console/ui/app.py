@@ -17,7 +17,6 @@ class ConsoleSession:
                  source_factory: Callable[..., Any] | None = None,
                  credential_resolver: Callable[[str | None], Any] | None = None) -> None:
         from console.session import Session
-        from console.ui.bridge import EngineBridge
         from console.ui.main_window import MainWindow
 
         kwargs: dict[str, Any] = {}
@@ -27,14 +26,17 @@ class ConsoleSession:
             kwargs["credential_resolver"] = credential_resolver
         self.session = Session.open(site, db_path, **kwargs)
         self.store, self.engine = self.session.store, self.session.engine
-        self.window = MainWindow(site, db_path=str(db_path), demo=demo)
-        self.bridge = EngineBridge(self.session.subscribe, parent=self.window)
-        self.bridge.updated.connect(self.window.on_update)
-        self.session.start()
+        try:
+            self.window = MainWindow(site, self.session.live, db_path=str(db_path), demo=demo,
+                                     history=self.session.history)
+            self.session.start()
+        except BaseException:
+            self.session.close()
+            raise
         self.window.show()
 
     def close(self) -> None:
-        self.bridge.close()
+        self.window.bridge.close()
         self.session.close()
         self.window.close()
 

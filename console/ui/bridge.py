@@ -1,6 +1,9 @@
-"""Engine -> GUI. The engine calls back on its own thread; the bridge only appends to a
-deque there. A GUI timer (4 Hz) drains it and emits one coalesced update, so acquisition
-rate never drives render rate (ScopeFoundry's display timer) and the GUI thread never waits."""
+"""Live model -> GUI. The live model calls back on the engine (or store writer) thread; the
+bridge only raises a flag there. A GUI timer (4 Hz) emits one ``changed`` when the flag is up,
+so acquisition rate never drives render rate (ScopeFoundry's display timer) and the GUI thread
+never waits. Work finished on other threads (history queries) is handed over with ``post``
+and run by the same timer on the GUI thread. The bridge decides nothing: values, ages and
+staleness are read from the live model."""
 from __future__ import annotations
 
 import collections
@@ -9,42 +12,40 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from console.engine.coordinator import Batch, DeviceStatus
-from protocols.base import Reading
+from console.live import Change, LiveSite
 
 
-class EngineBridge(QObject):
-    """Emits ``updated(latest, status)``: latest Reading per series key, DeviceStatus per device."""
+class LiveBridge(QObject):
+    """Emits ``changed()`` at most every ``interval_ms`` when the live model changed."""
 
-    updated = Signal(dict, dict)
+    changed = Signal()
 
-    def __init__(self, subscribe: Callable[[Callable[[Batch], None]], Callable[[], None]],
-                 interval_ms: int = 250, parent: QObject | None = None) -> None:
+    def __init__(self, live: LiveSite, interval_ms: int = 250, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pending: collections.deque[Batch] = collections.deque()
-        self._lock = threading.Lock()
-        self.latest: dict[str, Reading] = {}
-        self.status: dict[str, DeviceStatus] = {}
-        self._unsubscribe = subscribe(self._on_batch)
+        self.live = live
+        self._dirty = threading.Event()
+        self._posted: collections.deque[Callable[[], None]] = collections.deque()
+        self._unsubscribe = live.subscribe(self._on_change)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.drain)
         self._timer.start()
 
-    def _on_batch(self, batch: Batch) -> None:  # engine thread
-        self._pending.append(batch)
+    def _on_change(self, change: Change) -> None:  # engine / writer thread
+        self._dirty.set()
+
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the GUI thread at the next tick; callable from any thread."""
+        self._posted.append(fn)
 
     def drain(self) -> None:
-        changed = False
-        while self._pending:
-            batch = self._pending.popleft()
-            for r in batch.readings:
-                self.latest[r.series_key] = r
-            self.status[batch.device_id] = batch.status
-            changed = True
-        if changed:
-            self.updated.emit(self.latest, self.status)
+        while self._posted:
+            self._posted.popleft()()
+        if self._dirty.is_set():
+            self._dirty.clear()
+            self.changed.emit()
 
     def close(self) -> None:
         self._timer.stop()
         self._unsubscribe()
+        self._posted.clear()

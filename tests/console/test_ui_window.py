@@ -1,41 +1,106 @@
-"""The main window shows what the engine reports, through the bridge, without the GUI thread
-ever touching the network or the database."""
+"""The main window shows what the live model holds, through the bridge, without the GUI thread
+ever touching the network or the database; its plot shows the selected series' history from
+the store, so it is not empty after a restart."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from console.engine.coordinator import Batch, DeviceState, DeviceStatus
+
+from console.engine.coordinator import STALE_PERIODS, Batch, DeviceState, DeviceStatus
+from console.history import HistoryService
+from console.live import LiveSite, seed_from_store
 from console.site import load_site
-from console.ui.bridge import EngineBridge
+from console.store import Store
 from console.ui.main_window import MainWindow
 from protocols.base import Reading
 from tests.support import REPO
 
+SITE = REPO / "resources" / "sites" / "example.toml"
 
-def test_window_follows_engine_batches(qtbot, tmp_path: Path) -> None:
-    site = load_site(REPO / "resources" / "sites" / "example.toml")
-    listeners = []
 
-    def subscribe(cb):
-        listeners.append(cb)
-        return lambda: listeners.remove(cb)
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
 
-    w = MainWindow(site, db_path=str(tmp_path / "x.db"))
+    def __call__(self) -> float:
+        return self.t
+
+
+def values_of(w: MainWindow) -> dict[str, tuple[str, str]]:
+    return {w.values.item(r, 0).text(): (w.values.item(r, 2).text(), w.values.item(r, 3).text())
+            for r in range(w.values.rowCount())}
+
+
+def test_window_follows_the_live_model(qtbot, tmp_path: Path) -> None:
+    site = load_site(SITE)
+    clock = Clock()
+    live = LiveSite(site, clock=clock)
+    w = MainWindow(site, live, db_path=str(tmp_path / "x.db"), interval_ms=20)
     qtbot.addWidget(w)
-    bridge = EngineBridge(subscribe, interval_ms=20, parent=w)
-    bridge.updated.connect(w.on_update)
     now = time.time()
     st = DeviceStatus("srv1", "10.20.0.11:443", DeviceState.OK, last_success=now, readings=2)
     bad = DeviceStatus("ups1", "10.20.0.2:161", DeviceState.UNREACHABLE, message="no SNMP response within 2.0 s")
     # Called as the engine thread would.
-    listeners[0](Batch("srv1", (Reading(now, "srv1", "inlet", "temperature", 23.5, "°C"),
-                                Reading(now, "srv1", "chassis", "power", 640.0, "W")), st))
-    listeners[0](Batch("ups1", (), bad))
+    live.on_batch(Batch("srv1", (Reading(now, "srv1", "inlet", "temperature", 23.5, "°C"),
+                                 Reading(now, "srv1", "chassis", "power", 640.0, "W")), st))
+    live.on_batch(Batch("ups1", (), bad))
     qtbot.waitUntil(lambda: w.devices.state_of("ups1") == "unreachable", timeout=2000)
     assert w.devices.state_of("srv1") == "ok"
-    values = {w.values.item(r, 0).text(): w.values.item(r, 2).text() for r in range(w.values.rowCount())}
-    assert values == {"chassis": "640 W", "inlet": "23.5 °C"}
+    assert {k: v[0] for k, v in values_of(w).items()} == {"chassis": "640 W", "inlet": "23.5 °C"}
+    assert not any(v[1].startswith("stale") for v in values_of(w).values())
     assert "1 of 6 devices reporting" in w.statusBar().currentMessage()
-    bridge.close()
-    assert listeners == []
+    # No new batch, but time passes: the window asks the live model, which decides staleness
+    # (it used to keep the staleness of the last batch until another batch came).
+    clock.t += STALE_PERIODS * site.device("srv1").poll_interval + 1
+    w.refresh()
+    assert all(v[1].startswith("stale") for v in values_of(w).values())
+    w.bridge.close()
+
+
+def _history_db(path: Path, now: float) -> None:
+    """What a previous run left: 2 h of srv1 inlet temperature every 10 s."""
+    with Store(path) as store:
+        store.add_readings([Reading(now - 7200 + 10 * i, "srv1", "inlet", "temperature", 20.0 + (i % 60) / 10,
+                                    "°C") for i in range(720)])
+        store.add_readings([Reading(now - 60, "srv1", "chassis", "power", 500.0, "W")])
+        store.flush()
+
+
+def test_window_shows_history_after_a_restart(qtbot, tmp_path: Path) -> None:
+    site = load_site(SITE)
+    db = tmp_path / "site.db"
+    now = time.time()
+    _history_db(db, now)
+    history = HistoryService(db)
+    live = LiveSite(site)
+    with Store(db) as store:  # the restarted session's writer, before its first poll
+        seed_from_store(live, store)
+        w = MainWindow(site, live, db_path=str(db), history=history, interval_ms=20)
+        qtbot.addWidget(w)
+        # the last known values are listed, marked stale, and the headline series is plotted
+        assert values_of(w)["inlet"][1].startswith("stale")
+        w.values.select_key("srv1/inlet/temperature")
+        qtbot.waitUntil(lambda: w.plot.history_points > 0, timeout=5000)
+        assert w.plot.history_points <= max(100, w.plot.plot.width())
+        assert "srv1/inlet/temperature" in w.plot.title.text() and "720 samples" in w.plot.title.text()
+        # a live value extends the plot
+        st = DeviceStatus("srv1", "10.20.0.11:443", DeviceState.OK, last_success=now + 1, readings=1)
+        live.on_batch(Batch("srv1", (Reading(now + 1, "srv1", "inlet", "temperature", 26.0, "°C"),), st))
+        qtbot.waitUntil(lambda: w.plot.live_points >= 2, timeout=2000)
+        w.close()
+    history.close()
+
+
+def test_window_plot_says_why_when_history_fails(qtbot, tmp_path: Path) -> None:
+    site = load_site(SITE)
+    live = LiveSite(site)
+    live.seed([Reading(time.time() - 5, "srv1", "inlet", "temperature", 21.0, "°C")])
+    history = HistoryService(tmp_path / "missing" / "none.db")
+    w = MainWindow(site, live, db_path="none.db", history=history, interval_ms=20)
+    qtbot.addWidget(w)
+    w.values.select_key("srv1/inlet/temperature")
+    qtbot.waitUntil(lambda: "history unavailable" in w.plot.title.text(), timeout=5000)
+    assert "\n" not in w.plot.title.text()
+    w.close()
+    history.close()
