@@ -27,6 +27,7 @@ OK = "ok"
 STALE = "stale"  # no fresh value for STALE_PERIODS poll periods (or only known from the store)
 NO_VALUE = "no_value"  # the device answered but said it cannot measure this now
 ACTIVE_SEVERITIES = frozenset({"warning", "alarm", "critical"})  # "info" is history, not a call to act
+MAX_ACTIVE = 1000  # unacknowledged events held (a device flapping for a season); the store keeps all
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -128,6 +129,8 @@ class LiveSite:
                 del self._unnumbered[:-100]
             else:
                 self._events[event.id] = event
+                while len(self._events) > MAX_ACTIVE:
+                    del self._events[min(self._events)]  # the oldest id
         self._publish(Change(None, (), event))
 
     def acknowledged(self, event_id: int) -> None:

@@ -38,10 +38,10 @@ def audit_command(args: argparse.Namespace) -> int:
             print("no audit entries")
             return 0
         print(f"{'#':>5}  {'time (UTC)':<19}  {'actor':<12} {'action':<18} {'target':<16} change -> result")
-        for e in entries:
-            change = f"{e.before or '-'} -> {e.after or '-'}"
-            print(f"{e.id:>5}  {_when(e.ts):<19}  {e.actor:<12} {e.action:<18} {e.target:<16} {change}  "
-                  f"[{e.result}]")
+        for entry in entries:
+            change = f"{entry.before or '-'} -> {entry.after or '-'}"
+            print(f"{entry.id:>5}  {_when(entry.ts):<19}  {entry.actor:<12} {entry.action:<18} "
+                  f"{entry.target:<16} {change}  [{entry.result}]")
         return 0
     except (StoreError, sqlite3.DatabaseError) as e:
         print(f"heatrack audit: {args.db}: {e}", file=sys.stderr)

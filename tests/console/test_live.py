@@ -86,3 +86,13 @@ def test_active_events_are_unacked_warnings_and_worse() -> None:
     assert [e.id for e in live.active_events()] == [3, 2]
     live.acknowledged(2)
     assert [e.id for e in live.active_events()] == [3]
+
+
+def test_active_events_are_bounded_and_the_oldest_go_first() -> None:
+    from console.live import MAX_ACTIVE
+
+    live, _, _ = model()
+    for i in range(1, MAX_ACTIVE + 51):
+        live.on_event(RecordedEvent(i, WALL + i, "alarm", "ups1", "device_unreachable", "flap"))
+    ids = [e.id for e in live.active_events()]
+    assert len(ids) == MAX_ACTIVE and min(ids) == 51 and ids[0] == MAX_ACTIVE + 50
