@@ -175,7 +175,7 @@ class Control:
     with the raw value shown as text. A string "84" thus meets the same limit as 84."""
 
     def __init__(self, site: Site, engine: EngineLike, store: AuditLike, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, live: Any = None) -> None:
         self.site = site
         self._engine = engine
         self._store = store
@@ -191,10 +191,16 @@ class Control:
                     self._profiles[dev.id] = load_profile(dev.profile)
                 except ProfileError as e:
                     self._profiles[dev.id] = str(e)
-        self._unsubscribe = engine.subscribe(self._on_batch)
+        # "before" values: the session's live model (``live.latest(key)``) when there is one, so
+        # the latest values are held once; else (tests, a bare engine) a copy kept from batches
+        self._live = live
+        self._unsubscribe = (lambda: None) if live is not None else engine.subscribe(self._on_batch)
 
     def close(self) -> None:
         self._unsubscribe()
+
+    def _latest_reading(self, key: str) -> Reading | None:
+        return self._live.latest(key) if self._live is not None else self._latest.get(key)
 
     def _on_batch(self, batch: Any) -> None:  # engine thread
         for r in batch.readings:
@@ -378,7 +384,7 @@ class Control:
                  problem: str | None) -> Future[ActionResult]:
         device_id = dev.id
         where = f"{device_id}/{target}"
-        before_r = self._latest.get(f"{device_id}/{before_key}") if before_key else None
+        before_r = self._latest_reading(f"{device_id}/{before_key}") if before_key else None
         before = None if before_r is None else {"value": before_r.value, "unit": before_r.unit, "ts": before_r.ts}
         problem = _name_problem(actor) or problem
         who = _who(actor)

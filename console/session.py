@@ -54,7 +54,7 @@ class Session:
                 log.warning("cannot read what the store knew before this run: %s", e)
         self._unsubscribe = [self.engine.subscribe(self.live.on_batch),
                              self.recorder.subscribe_events(self.live.on_event)]
-        self.control = Control(site, self.engine, store)
+        self.control = Control(site, self.engine, store, live=self.live)
         self._history: HistoryService | None = None
         self._closed = False
 

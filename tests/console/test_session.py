@@ -39,6 +39,7 @@ def test_session_records_readings_and_events_through_one_recorder(tmp_path: Path
         # the engine and every coordinator write through the recorder, not the store itself
         assert session.engine.store is session.recorder
         assert session.engine.coordinator("heat1")._events is session.recorder  # noqa: SLF001
+        assert session.control._live is session.live  # noqa: SLF001 - Control's "before" values
         assert store.latest()["srv1/inlet/temperature"].value == 21.25
         stored = store.events()
         assert [(e.device_id, e.kind) for e in stored] == [("heat1", "device_faulty")]
@@ -88,3 +89,45 @@ def test_recorder_reports_the_first_refusal_once_and_flush_raises_it() -> None:
     assert store.calls == 1 and rec.refused == 3
     with pytest.raises(StoreError, match="disk full"):
         rec.flush()
+
+
+class AuditList:
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def audit(self, *row: Any) -> None:
+        self.rows.append(row)
+
+
+class NoEngine:
+    def __init__(self) -> None:
+        self.subscribed: list[Any] = []
+
+    def subscribe(self, cb: Any) -> Any:
+        self.subscribed.append(cb)
+        return lambda: None
+
+    def run_action(self, device_id: str, fn: Any) -> Any:
+        raise AssertionError("a locked control sends nothing")
+
+
+def test_control_takes_its_before_values_from_the_live_model() -> None:
+    import time
+
+    from console.control import Control, ControlLocked
+    from console.engine.coordinator import Batch, DeviceStatus
+    from console.live import LiveSite
+    from protocols.base import Reading, SetPowerLimit
+
+    site = two_device_site()
+    live = LiveSite(site)
+    now = time.time()
+    live.on_batch(Batch("srv1", (Reading(now, "srv1", "chassis", "power_limit", 700.0, "W"),),
+                        DeviceStatus("srv1", "a", DeviceState.OK, last_success=now)))
+    engine, audits = NoEngine(), AuditList()
+    control = Control(site, engine, audits, live=live)
+    assert engine.subscribed == []  # no second copy of the latest values
+    with pytest.raises(ControlLocked):
+        control.perform("jo", "srv1", SetPowerLimit(640))
+    (row,) = audits.rows
+    assert row[3] == {"value": 700.0, "unit": "W", "ts": now}
