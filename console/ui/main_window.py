@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self._selected = site.devices[0].id
         self._series: str | None = None  # key shown in the plot
         self._plotted_until = 0.0  # ts of the newest value drawn
+        self._plot_title = ""  # the plot's title once its history is drawn
 
         banner = QLabel(self._banner_text(demo))
         banner.setTextFormat(Qt.TextFormat.RichText)
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
             return
         self._series = key
         self._plotted_until = 0.0
+        self._plot_title = ""
         if self.history is None:
             self.plot.clear(f"{key} — no history (no site database)")
             return
@@ -164,6 +166,7 @@ class MainWindow(QMainWindow):
         b = h.buckets
         span = f"last {HISTORY_SPAN_S / 3600:g} h, {h.resolution}"
         title = f"{key} — {span}, {sum(x.n for x in b)} samples" if b else f"{key} — no history yet ({span})"
+        self._plot_title = title
         self.plot.set_history(title, [x.ts for x in b], [x.mean for x in b], [x.min for x in b],
                               [x.max for x in b], h.unit)
         self._plotted_until = b[-1].ts if b else 0.0
@@ -173,6 +176,10 @@ class MainWindow(QMainWindow):
         if self._series is None:
             return
         s = self.live.get(self._series)
+        if self._plot_title and s is not None:
+            # a curve that stopped moving says why, like the value table does
+            note = "" if s.live else f" · {s.state.replace('_', ' ')}: not updating"
+            self.plot.title.setText(self._plot_title + note)
         if (s is not None and s.live and isinstance(s.value, (int, float)) and not isinstance(s.value, bool)
                 and s.ts > self._plotted_until):
             self.plot.extend(s.ts, float(s.value))

@@ -88,6 +88,10 @@ def test_window_shows_history_after_a_restart(qtbot, tmp_path: Path) -> None:
         st = DeviceStatus("srv1", "10.20.0.11:443", DeviceState.OK, last_success=now + 1, readings=1)
         live.on_batch(Batch("srv1", (Reading(now + 1, "srv1", "inlet", "temperature", 26.0, "°C"),), st))
         qtbot.waitUntil(lambda: w.plot.live_points >= 2, timeout=2000)
+        assert "not updating" not in w.plot.title.text()
+        live.on_batch(Batch("srv1", (), DeviceStatus("srv1", "10.20.0.11:443", DeviceState.UNREACHABLE,
+                                                     message="timeout")))
+        qtbot.waitUntil(lambda: "unreachable: not updating" in w.plot.title.text(), timeout=2000)
         w.close()
     history.close()
 
