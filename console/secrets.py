@@ -10,10 +10,24 @@ from collections.abc import Callable
 from protocols.base import Credentials
 
 KEYRING_SERVICE = "heatrack"
+BUILTIN_SCHEMES = ("keyring", "env")
 
 
 class SecretError(Exception):
     pass
+
+
+# scheme -> lookup(NAME). Filled by the parts that own a scheme (the demo registers "demo:"),
+# so this module imports none of them: secrets stay below the demo, not beside it in a cycle.
+_SCHEMES: dict[str, Callable[[str], Credentials]] = {}
+
+
+def register_scheme(scheme: str, lookup: Callable[[str], Credentials]) -> None:
+    """Resolve ``scheme:NAME`` references with ``lookup`` (which raises SecretError for an
+    unknown NAME). keyring: and env: are built in and cannot be replaced."""
+    if scheme in BUILTIN_SCHEMES:
+        raise ValueError(f"credentials scheme {scheme!r} is built in")
+    _SCHEMES[scheme] = lookup
 
 
 def _parse(raw: str) -> Credentials:
@@ -32,7 +46,8 @@ def _parse(raw: str) -> Credentials:
 
 
 def resolve(ref: str | None, *, demo: Callable[[str], Credentials] | None = None) -> Credentials:
-    """Credentials for ``ref`` (``keyring:NAME``, ``env:VAR``, ``demo:NAME``; None = none)."""
+    """Credentials for ``ref`` (``keyring:NAME``, ``env:VAR``, or a registered scheme such as
+    ``demo:NAME``; None = none). ``demo`` overrides the registered demo lookup."""
     if not ref:
         return Credentials()
     scheme, _, name = ref.partition(":")
@@ -53,10 +68,11 @@ def resolve(ref: str | None, *, demo: Callable[[str], Credentials] | None = None
             raise SecretError(f"no keyring entry {KEYRING_SERVICE!r}/{name!r}: store it with "
                               f"`keyring set {KEYRING_SERVICE} {name}`")
         return _parse(value)
+    lookup = demo if scheme == "demo" and demo is not None else _SCHEMES.get(scheme)
+    if lookup is not None:
+        return lookup(name)
     if scheme == "demo":
-        if demo is None:
-            # The demo's credentials are public and documented, so a site file printed by
-            # `heatrack demo --serve` works with `heatrack log` in another process too.
-            from console.demo.credentials import credentials as demo
-        return demo(name)
-    raise SecretError(f"unknown credentials scheme {scheme!r}")
+        raise SecretError("demo: credentials resolve only where the demo is loaded "
+                          "(any heatrack command; in code, import console.demo.credentials)")
+    known = ", ".join(sorted({*BUILTIN_SCHEMES, *_SCHEMES}))
+    raise SecretError(f"unknown credentials scheme {scheme!r} (known: {known})")

@@ -1,12 +1,13 @@
 """The demo site's documented credentials. Public on purpose: the demo equipment listens on
 127.0.0.1 only and these let any client (ours, snmpwalk, the Redfish validator) log in.
 
-Site files name them as ``credentials = "demo:NAME"``; ``console.secrets.resolve`` hands the
-name to ``credentials(NAME)``.
+Site files name them as ``credentials = "demo:NAME"``; this module registers ``credentials``
+as the "demo" scheme of ``console.secrets`` (which imports nothing of the demo), and every
+heatrack command registers a loader of it (console/commands/__init__.py).
 """
 from __future__ import annotations
 
-from console.secrets import SecretError
+from console.secrets import SecretError, register_scheme
 from protocols.base import Credentials
 
 BMC_USER = "admin"
@@ -42,3 +43,6 @@ def describe() -> list[str]:
         f"demo:snmp-rw  SNMPv2c community {COMMUNITY_RW!r} (read/write)",
         f"demo:snmp-v3  SNMPv3 user {V3_USER!r} authPriv SHA {V3_AUTH_KEY!r} / AES {V3_PRIV_KEY!r}",
     ]
+
+
+register_scheme("demo", credentials)  # demo:NAME resolves wherever the demo is loaded
