@@ -3,6 +3,10 @@ nothing of Qt; servers we start bind loopback."""
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support import REPO
@@ -52,3 +56,38 @@ def test_nothing_binds_all_interfaces() -> None:
                  for p in _py(folder) for i, line in enumerate(p.read_text().splitlines(), 1)
                  if "0.0.0.0" in line and not line.lstrip().startswith("#")]
     assert offenders == []
+
+
+# ---------------------------------------------------------------- import contracts (pyproject.toml)
+CONTRACTS = ("protocols-below-everything", "clients-not-demo-servers", "core-not-ui",
+             "qt-only-in-ui-and-widgets", "widgets-plain-data", "secrets-not-demo")
+
+
+def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("lint-imports")
+    assert exe.exists(), "lint-imports is missing: install the test extra (pip install -e '.[test]')"
+    return subprocess.run([str(exe), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(cwd)})
+
+
+def test_import_contracts_hold() -> None:
+    done = _lint_imports(REPO)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert f"Contracts: {len(CONTRACTS)} kept, 0 broken." in done.stdout
+
+
+def test_each_import_contract_catches_its_violation(tmp_path: Path) -> None:
+    for folder in ("protocols", "console", "widgets"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    widget = sorted((tmp_path / "widgets").glob("[!_]*.py"))[0]
+    for path, line in [(tmp_path / "protocols/plausibility.py", "import sqlite3"),
+                       (tmp_path / "protocols/nvml/client.py", "import protocols.nvml.sim"),
+                       (tmp_path / "console/control.py", "import console.ui"),
+                       (tmp_path / "console/durations.py", "import PySide6"),
+                       (widget, "import socket"),
+                       (tmp_path / "console/secrets.py", "import console.demo.credentials")]:
+        path.write_text(path.read_text(encoding="utf-8") + f"\n{line}  # injected\n", encoding="utf-8")
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert f"Contracts: 0 kept, {len(CONTRACTS)} broken." in done.stdout, done.stdout[-4000:]
