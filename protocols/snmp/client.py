@@ -1,8 +1,10 @@
 """SNMP v2c/v3 client for UPSes and rack PDUs (pysnmp 7 asyncio API).
 
-One SnmpEngine per source. A poll is one GET of the profile's scalars plus GETBULK walks of
-only the columns the profile names (all columns side by side in each request). The profile
-is forced by the site file or detected once from sysObjectID and which probe OIDs answer.
+Sources on one event loop share a pysnmp SnmpEngine (protocols/snmp/engine.py: one per loop
+and SNMPv3 credential set, no MIB compiler); each keeps its own UDP socket. A poll is one GET
+of the profile's scalars plus GETBULK walks of only the columns the profile names (all
+columns side by side in each request). The profile is forced by the site file or detected
+once from sysObjectID and which probe OIDs answer.
 Actions SET the profile's control OID, check the response varbind (snmpsim and some agents
 say noSuchInstance with error-status 0 on a read-only object) and read the state back.
 """
@@ -59,6 +61,7 @@ from protocols.snmp.decode import (
     to_raw,
     to_text,
 )
+from protocols.snmp.engine import EngineLease, acquire, engine_kind, private_domain
 from protocols.snmp.profiles import ActionSpec, Profile, load_profiles
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -160,7 +163,9 @@ class SnmpSource:
         self._retries = int(opts.get("retries", 1))
         self._context = str(opts.get("context", ""))
         self._auth = self._auth_data()
-        self._engine: SnmpEngine | None = None
+        self._engine_kind = engine_kind(self._auth)
+        self._lease: EngineLease | None = None
+        self._engine: SnmpEngine | None = None  # the lease's engine, shared with other sources
         self._target: Any = None
         self._bound_host: str | None = None  # the local address the socket is bound to
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -214,9 +219,10 @@ class SnmpSource:
         if self._target is not None:
             if local_address_for(self._target.transport_address[0], self._port) == self._bound_host:
                 return
-            await self.close()  # the route to the device now leaves from another address: rebind
-        if self._engine is None:
-            self._engine = SnmpEngine()
+            self._drop_socket()  # the route to the device now leaves from another address: rebind
+        if self._lease is None:
+            self._lease = acquire(self._engine_kind)
+            self._engine = self._lease.engine
         factory = Udp6TransportTarget if ":" in self._host else UdpTransportTarget
         try:
             target = await asyncio.wait_for(
@@ -230,6 +236,8 @@ class SnmpSource:
         self._bound_host = local_address_for(target.transport_address[0], self._port)
         if self._bound_host is not None:
             target.set_local_address((self._bound_host, 0))
+        # A domain of its own: the shared engine opens this source its own socket, bound above.
+        target.TRANSPORT_DOMAIN = private_domain(factory.TRANSPORT_DOMAIN)
         self._target = target
 
     def _context_data(self) -> ContextData:
@@ -403,11 +411,18 @@ class SnmpSource:
             return str(addr[0]), int(addr[1])
         return None
 
+    def _drop_socket(self) -> None:
+        """Close this source's socket; the shared engine drops retries of abandoned requests
+        sent there until they would have timed out anyway."""
+        target, self._target, self._bound_host = self._target, None, None
+        if target is not None and self._lease is not None:
+            self._lease.retire(target.TRANSPORT_DOMAIN, linger_s=10 * self.spec.timeout_s + 10.0)
+
     async def close(self) -> None:
-        engine, self._engine, self._target, self._bound_host = self._engine, None, None, None
-        if engine is not None:
-            with contextlib.suppress(Exception):
-                engine.close_dispatcher()
+        self._drop_socket()
+        lease, self._lease, self._engine = self._lease, None, None
+        if lease is not None:
+            lease.release()  # the engine closes with its last source on this loop
 
     # ------------------------------------------------------------ actions
     async def perform(self, action: Action) -> ActionResult:
