@@ -1,9 +1,10 @@
 """How fast the demo model simulates a heating season (fast-forward mode).
 
 Steps a default ``DemoSite`` through ``--days`` simulated days at a 60 s step and reports
-steps/s and simulated days per wall second, for stepping alone and for stepping plus one
-snapshot of the true state every simulated minute, as row tuples (``rows``) and as
-``Reading`` objects (``readings``). Ends with the season's energy balance.
+steps/s and simulated days per wall second, for stepping alone (``step``) and for stepping
+plus, every simulated minute, what every device would report read through heatrack's clients
+in process (``readout``: console.demo.readout, what fast-forward stores). Ends with the
+season's energy balance.
 
     .venv/bin/python benchmarks/bench_demo_model.py [--days 180] [--dt 60]
 """
@@ -18,20 +19,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from console.demo import DemoSite  # noqa: E402
+from console.demo.readout import SiteReadout  # noqa: E402
 
 
 def run(days: float, dt: float, mode: str) -> dict[str, float]:
     site = DemoSite(seed=1)
+    readout = SiteReadout(site) if mode == "readout" else None
     steps = int(days * 86400 / dt)
     every = max(1, round(60 / dt))
     n = 0
     t0 = time.perf_counter()
     for i in range(steps):
         site.step(dt)
-        if mode == "rows" and i % every == 0:
-            n += len(site.rows())
-        elif mode == "readings" and i % every == 0:
-            n += len(site.readings())
+        if readout is not None and i % every == 0:
+            n += len(readout.read())
     wall = time.perf_counter() - t0
     b = site.energy_balance()
     return {
@@ -46,7 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=180.0)
     ap.add_argument("--dt", type=float, default=60.0)
-    ap.add_argument("--modes", default="step,rows,readings")
+    ap.add_argument("--modes", default="step,readout")
     a = ap.parse_args()
     for mode in a.modes.split(","):
         print(json.dumps(run(a.days, a.dt, mode)), flush=True)

@@ -1,9 +1,10 @@
 """The demo site's physical model: one deterministic, seeded simulation in simulated time.
 
 ``DemoSite`` ties weather, workloads, servers, GPU host, power path and heat plant together,
-produces the ``protocols.views`` the demo protocol servers render, implements
-``protocols.views.DemoControl`` for their writes, and can emit its true state as ``Reading``s
-(or plain row tuples) for fast-forward logging. Qt-free, no I/O: the caller owns the clock.
+produces the ``protocols.views`` the demo protocol servers render and implements
+``protocols.views.DemoControl`` for their writes. Qt-free, no I/O: the caller owns the clock.
+What the devices *report* is not decided here: the protocol servers render the views and the
+clients decode them, live or in process (``console.demo.readout``, for fast-forward).
 
 Energy bookkeeping, tracked explicitly so that a test can close the balance:
 IT energy (server AC input + GPU host) = heat into the loop + heat into the room air
@@ -22,7 +23,6 @@ from console.demo.power import Pdu, PduSpec, Ups, UpsSpec
 from console.demo.servers import CP_WATER, GpuHost, GpuHostSpec, GpuSpec, Server, ServerSpec
 from console.demo.weather import Weather, WeatherSpec
 from console.demo.workload import Workload, WorkloadSpec, diurnal
-from protocols.base import QUANTITY_UNITS, Reading
 from protocols.views import (
     GpuHostView, GpuView, HeatControllerView, OutletView, PduView, PsuView, ServerView, UpsView,
 )
@@ -39,29 +39,6 @@ HEAT_WRITABLE: dict[str, tuple[float, float] | None] = {
     "supply_setpoint": (30.0, 70.0),
     "tank_max_temp": (40.0, 85.0),
 }
-
-# heat-controller point -> (channel, quantity) for readings, as the default profile
-# (resources/profiles/heat/heatrack-default.toml) maps them; bools are handled apart
-HEAT_CHANNELS: dict[str, tuple[str, str]] = {
-    "supply_temp": ("supply", "temperature"),
-    "return_temp": ("return", "temperature"),
-    "tank_top_temp": ("tank_top", "temperature"),
-    "tank_mid_temp": ("tank_mid", "temperature"),
-    "tank_bottom_temp": ("tank_bottom", "temperature"),
-    "outdoor_temp": ("outdoor", "temperature"),
-    "room_temp": ("room", "temperature"),
-    "flow": ("loop", "flow"),
-    "thermal_power": ("loop", "thermal_power"),
-    "thermal_energy": ("loop", "thermal_energy"),
-    "dump_power": ("dump", "thermal_power"),
-    "valve_position": ("valve", "valve_position"),
-    "valve_setpoint": ("valve_setpoint", "valve_position"),
-    "bypass_position": ("bypass", "valve_position"),
-    "bypass_command": ("bypass_command", "valve_position"),
-    "supply_setpoint": ("supply", "setpoint"),
-    "tank_max_temp": ("tank_max", "setpoint"),
-}
-HEAT_ALARMS = ("pump_fault", "overtemp", "low_flow", "sensor_fault", "valve_fault")
 
 
 def default_servers() -> tuple[ServerSpec, ...]:
@@ -342,113 +319,6 @@ class DemoSite:
             out[self.host.spec.id] = self.gpu_host_view()
         return out
 
-    # ------------------------------------------------------------- readings
-    def rows(self, ts: float | None = None) -> list[tuple[float, str, str, str, float | str, str]]:
-        """What clients would read now, as (ts, device, channel, quantity, value, unit) tuples.
-
-        Faithful to what devices report: a stuck sensor gives its stuck value, an unreachable
-        BMC gives nothing. Cheaper than ``readings`` for bulk logging.
-        """
-        ts = self.now if ts is None else ts
-        u = QUANTITY_UNITS
-        out: list[tuple] = []
-        add = out.append
-        for srv in self.servers:
-            v = self.server_view(srv.spec.id)
-            if not v.reachable:
-                continue
-            d = v.id
-            add((ts, d, "inlet", "temperature", v.inlet_c, "°C"))
-            add((ts, d, "exhaust", "temperature", v.exhaust_c, "°C"))
-            for i, c in enumerate(v.cpu_temps_c):
-                add((ts, d, f"cpu{i + 1}", "temperature", c, "°C"))
-            for i, f in enumerate(v.fans_rpm):
-                add((ts, d, f"fan{i + 1}", "fan_speed", f, "RPM"))
-            for p in v.psus:
-                add((ts, d, p.id, "power", p.input_w, "W"))
-                add((ts, d, p.id + "_out", "power", p.output_w, "W"))
-                add((ts, d, p.id, "voltage", p.input_v, "V"))
-                add((ts, d, p.id, "energy", p.energy_kwh, "kWh"))
-            add((ts, d, "chassis", "power", v.chassis_power_w, "W"))
-            add((ts, d, "chassis", "energy", v.energy_kwh, "kWh"))
-            add((ts, d, "chassis", "state", "on" if v.powered else "off", ""))
-            if v.power_limit_w is not None:
-                add((ts, d, "chassis", "power_limit", v.power_limit_w, "W"))
-            add((ts, d, "supply", "temperature", v.coolant_supply_c, "°C"))
-            add((ts, d, "return", "temperature", v.coolant_return_c, "°C"))
-            add((ts, d, "supply", "flow", v.coolant_flow_lpm, u["flow"]))
-            self._gpu_rows(add, ts, d, v.gpus)
-        w = self.ups_view()
-        d = w.id
-        state = "on_battery" if w.on_battery else "online"
-        if w.output_voltage_v == 0:
-            state = "off"
-        batt = "depleted" if w.battery_charge_pct <= 0 else ("low_battery" if w.low_battery else "normal")
-        add((ts, d, "ups", "state", state, ""))
-        add((ts, d, "battery", "state", batt, ""))
-        add((ts, d, "battery", "charge", w.battery_charge_pct, "%"))
-        add((ts, d, "battery", "runtime", w.runtime_s, "s"))
-        add((ts, d, "battery", "voltage", w.battery_voltage_v, "V"))
-        add((ts, d, "battery", "temperature", w.battery_temp_c, "°C"))
-        add((ts, d, "battery_health", "state", "ok", ""))
-        add((ts, d, "time_on_battery", "runtime", w.seconds_on_battery, "s"))
-        add((ts, d, "input", "voltage", w.input_voltage_v, "V"))
-        add((ts, d, "input", "frequency", w.input_frequency_hz, "Hz"))
-        add((ts, d, "output", "voltage", w.output_voltage_v, "V"))
-        add((ts, d, "output", "frequency",
-             0.0 if w.output_voltage_v <= 0 else (w.input_frequency_hz or self.ups.spec.hz), "Hz"))
-        add((ts, d, "output", "current",
-             w.output_power_w / w.output_voltage_v if w.output_voltage_v else 0.0, "A"))
-        add((ts, d, "output", "power", w.output_power_w, "W"))
-        add((ts, d, "output", "load", w.output_load_pct, "%"))
-        add((ts, d, "self_test", "state", w.self_test_result, ""))
-        for a in w.alarms:
-            add((ts, d, "ups", "alarm", a, ""))
-        p = self.pdu_view()
-        d = p.id
-        add((ts, d, "total", "power", p.power_w, "W"))
-        add((ts, d, "total", "current", p.current_a, "A"))
-        add((ts, d, "total", "voltage", p.voltage_v, "V"))
-        add((ts, d, "total", "energy", p.energy_kwh, "kWh"))
-        add((ts, d, "phase1", "voltage", p.voltage_v, "V"))
-        add((ts, d, "phase1", "current", p.current_a, "A"))
-        add((ts, d, "phase1", "power", p.power_w, "W"))
-        for o in p.outlets:
-            c = f"outlet{o.number}"
-            add((ts, d, c, "state", "on" if o.on else "off", ""))
-            add((ts, d, c, "power", o.power_w, "W"))
-            add((ts, d, c, "current", o.current_a, "A"))
-            add((ts, d, c, "energy", o.energy_kwh, "kWh"))
-        h = self.heat_view()
-        d = h.id
-        pts = h.points
-        for name, (chan, q) in HEAT_CHANNELS.items():
-            add((ts, d, chan, q, float(pts[name]), u[q]))
-        add((ts, d, "pump", "state", "on" if pts["pump_on"] else "off", ""))
-        for a in HEAT_ALARMS:  # the profile's alarm_word bits, one series per bit
-            add((ts, d, a, "alarm", "active" if pts[a] else "clear", ""))
-        if self.host is not None:
-            g = self.gpu_host_view()
-            self._gpu_rows(add, ts, g.id, g.gpus)
-        return out
-
-    @staticmethod
-    def _gpu_rows(add, ts: float, d: str, gpus: list[GpuView]) -> None:  # noqa: ANN001
-        for g in gpus:
-            c = f"gpu{g.index}"
-            add((ts, d, c, "temperature", g.temperature_c, "°C"))
-            add((ts, d, c, "power", g.power_w, "W"))
-            add((ts, d, c, "energy", g.energy_j / 3.6e6, "kWh"))
-            add((ts, d, c, "power_limit", g.power_limit_w, "W"))
-            add((ts, d, c, "utilization", g.utilization_pct, "%"))
-            add((ts, d, c, "memory_used", float(g.memory_used_b), "B"))
-            if g.fan_pct is not None:
-                add((ts, d, c, "fan_speed", g.fan_pct, "%"))
-
-    def readings(self, ts: float | None = None) -> list[Reading]:
-        """``rows`` as ``protocols.base.Reading`` objects."""
-        return [Reading(*r) for r in self.rows(ts)]
-
     # ------------------------------------------------------------- DemoControl
     def _server(self, server_id: str) -> Server:
         try:
@@ -518,4 +388,4 @@ class DemoSite:
             pl.tank_max = v
 
 
-__all__ = ["DemoConfig", "DemoSite", "FAULTS", "HEAT_CHANNELS", "HEAT_WRITABLE", "CP_WATER"]
+__all__ = ["DemoConfig", "DemoSite", "FAULTS", "HEAT_WRITABLE", "CP_WATER"]

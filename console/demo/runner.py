@@ -6,7 +6,9 @@ controller, and a simulated NVML for the GPU host. The model is not thread-safe,
 guards every step, view and control write; the servers' view getters take it for the moment
 they copy a view (views are snapshots). A clock thread steps the model in real time x speed
 and fires scheduled faults at their simulated time. ``fast_forward`` instead drives the model
-itself and logs its readings straight into a Store, for seasons simulated in minutes.
+itself and logs what the devices would report straight into a Store, for seasons simulated in
+minutes: read through the same clients as live polling (``console.demo.readout``), so both
+modes store the same series with the same values.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 from console.demo import credentials as demo_creds
 from console.demo.faults import FAULTS, check
 from console.demo.model import DemoConfig, DemoSite
+from console.demo.readout import SiteReadout
 from console.demo.sitefile import Endpoints, render
 from protocols.base import Credentials, DeviceSpec, Reading, Source
 from protocols.views import GpuHostView, HeatControllerView, PduView, ServerView, UpsView
@@ -98,6 +101,7 @@ class DemoRunner:
         self.fired: list[tuple[str, float]] = []
         self.lock = threading.RLock()
         self.site: DemoSite | None = None
+        self._readout: SiteReadout | None = None
         self.control: _LockedControl | None = None
         self._listeners: list[FaultListener] = []
         self._stop = threading.Event()
@@ -226,10 +230,20 @@ class DemoRunner:
         with self.lock:
             return self._model().views()
 
-    def readings(self) -> list[Reading]:
-        """The model's true state now, as clients would read it (stamped in simulated time)."""
+    @property
+    def readout(self) -> SiteReadout:
+        """Every device read through its client in process (built on first use: it parses
+        the site file and the device profiles). Call ``read`` under ``lock``."""
         with self.lock:
-            return self._model().readings()
+            if self._readout is None:
+                self._readout = SiteReadout(self._model())
+            return self._readout
+
+    def readings(self) -> list[Reading]:
+        """What polling every device now would store, stamped in simulated time."""
+        readout = self.readout
+        with self.lock:
+            return readout.read()
 
     @property
     def sim_time(self) -> float:
@@ -386,15 +400,16 @@ def fast_forward(runner: DemoRunner, store: ReadingSink, duration_s: float, *,
                  interval_s: float = 60.0, batch_s: float = 6 * 3600.0,
                  stop: threading.Event | None = None,
                  progress: Callable[[float, int], None] | None = None) -> FastForwardResult:
-    """Step ``runner``'s model ``duration_s`` simulated seconds and log ``readings()`` every
-    ``interval_s`` straight into ``store``, paced at ``runner.speed`` (no faster than
-    real time x speed). The protocol servers go on serving the model meanwhile.
+    """Step ``runner``'s model ``duration_s`` simulated seconds and log ``readings()`` (what
+    polling through the clients would store) every ``interval_s`` straight into ``store``,
+    paced at ``runner.speed`` (no faster than real time x speed). The protocol servers go on
+    serving the model meanwhile.
 
     Batches of ``batch_s`` simulated seconds are built while the store writes the previous
     one (one batch in flight: memory stays bounded however long the run)."""
     if interval_s <= 0 or duration_s < 0:
         raise ValueError("interval must be > 0 and duration >= 0")
-    site = runner._model()  # noqa: SLF001 - same module family
+    readout = runner.readout
     t0_wall = time.monotonic()
     t0_sim = runner.sim_time
     n_total = int(duration_s // interval_s)
@@ -411,7 +426,7 @@ def fast_forward(runner: DemoRunner, store: ReadingSink, duration_s: float, *,
         for _ in range(min(per_batch, n_total - done)):
             runner.advance(interval_s)
             with runner.lock:
-                batch.extend(Reading(*r) for r in site.rows())
+                batch.extend(readout.read())
             done += 1
         if in_flight:
             store.flush()  # the previous batch is on disk before the next is queued

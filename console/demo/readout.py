@@ -1,0 +1,376 @@
+"""What the demo site's devices report, read through heatrack's own clients with no network.
+
+Fast-forward logs a season in minutes, so it cannot poll the protocol servers over sockets
+every simulated minute; it must still store exactly what polling would: the same series
+(device, channel, quantity, unit) and the same values. So each device is read by its real
+client class with only the transport replaced, answered in process by the same code that
+renders the demo's protocol servers:
+
+- Redfish: ``RedfishSource`` discovers, extracts and merges as always; its GETs are answered
+  from the resource tree the demo BMC serves (``server_resources.build_tree``).
+- SNMP: ``SnmpSource`` detects its profile, GETs and walks as always; the answers are the
+  objects the demo agent serves (``agent_mibs.UpsMib`` / ``PduMib``), as its decoder sees them.
+- Modbus: ``ModbusSource`` reads its planned blocks as always; the registers are encoded by
+  the demo controller's own ``HeatControllerServer``.
+- NVML: ``NvmlSource`` over the simulated ``pynvml``, exactly as live.
+
+The device specs come from the site file the demo renders, so profiles and options are the
+live ones too. There is no second mapping of channels and quantities to keep in step: a change
+to a server or a client shows in both modes at once. A device that fails (the BMC made
+unreachable by a fault) gives no readings, as the engine records none for it.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from console.demo import credentials as demo_creds
+from console.demo.model import DemoSite
+from console.demo.sitefile import Endpoints, render
+from protocols.base import BadData, DeviceError, DeviceSpec, Reading, Unreachable
+from protocols.modbus.client import ModbusSource
+from protocols.modbus.profile import BIT_TABLES
+from protocols.modbus.server import HeatControllerServer
+from protocols.nvml.client import NvmlSource
+from protocols.nvml.sim import SimulatedNvml
+from protocols.redfish import server_resources
+from protocols.redfish.client import RedfishSource
+from protocols.redfish.parse import Payload
+from protocols.snmp.agent_mibs import DeviceMib, Oid, PduMib, UpsMib, Uptime
+from protocols.snmp.client import SnmpSource
+from protocols.snmp.decode import Raw, to_raw
+from protocols.views import GpuHostView, ServerView
+
+log = logging.getLogger("heatrack.demo")
+
+T = TypeVar("T")
+_PORT = 1  # the site file wants distinct ports; nothing is ever sent to them
+
+
+def run_now(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a client coroutine whose I/O is answered in process: it never has to wait, so it
+    finishes on its first step, with no event loop (which would cost more than the read)."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("an in-process read waited for I/O")
+
+
+class DeviceReadout(Protocol):
+    device_id: str
+
+    def read(self, ts: float) -> list[Reading]:
+        """What polling the device now would give, stamped ``ts``."""
+        ...
+
+
+_set = object.__setattr__
+
+
+def _stamped(readings: list[Reading], ts: float) -> list[Reading]:
+    """The clients stamp wall time; fast-forward runs in simulated time. The readings were
+    made by this very call and nothing else holds them yet, so they are stamped in place
+    (as a frozen dataclass' own __init__ sets its fields): a tenth of the cost of copies,
+    which at ~200 readings a simulated minute is a tenth of a season's readout."""
+    for r in readings:
+        _set(r, "ts", ts)
+    return readings
+
+
+# ---------------------------------------------------------------- Redfish
+# The demo BMC's tree in pieces, each rendered by the server's own function. A poll renders
+# only the pieces its URIs came from last time; any other URI (discovery, a new resource)
+# renders the whole tree, so this is a shortcut, never a second description of the tree.
+_PIECES: tuple[Callable[[ServerView], list[Payload]], ...] = (
+    lambda v: _collect(server_resources._add_thermal_subsystem, v),  # noqa: SLF001
+    lambda v: _collect(server_resources._add_power_subsystem, v),  # noqa: SLF001
+    lambda v: _collect(server_resources._add_system, v),  # noqa: SLF001
+    lambda v: [server_resources.chassis_environment(v)],
+    lambda v: [server_resources.power_limit_control(v)],
+    lambda v: [server_resources.legacy_thermal(v)],
+    lambda v: [server_resources.legacy_power(v)],
+)
+
+
+def _collect(add_fn: Callable[[Callable[[Payload], None], ServerView], None], view: ServerView) -> list[Payload]:
+    out: list[Payload] = []
+    add_fn(out.append, view)
+    return out
+
+
+class BmcReadout(RedfishSource):
+    """The Redfish client over the demo BMC's resource tree instead of HTTP."""
+
+    def __init__(self, spec: DeviceSpec, view: Callable[[], ServerView]) -> None:
+        super().__init__(spec)
+        self.device_id = spec.id
+        self._view = view
+        self._snap: ServerView | None = None
+        self._tree: dict[str, Payload] = {}
+        self._whole = False
+        self._piece_of: dict[str, int] = {}  # URI -> the piece that renders it
+        self._wanted: set[int] = set()  # pieces the last poll read
+
+    def _view_now(self) -> ServerView:
+        if self._snap is None:
+            view = self._view()
+            if not view.reachable:  # the BMC accepts and never answers: the client times out
+                raise self._err(Unreachable, f"no answer within {self.spec.timeout_s:g} s "
+                                             "(connected, but the BMC did not reply)")
+            self._snap = view
+        return self._snap
+
+    def _render_pieces(self, pieces: Iterable[int]) -> None:
+        view = self._view_now()
+        for i in pieces:
+            for body in _PIECES[i](view):
+                self._tree[body["@odata.id"]] = body
+
+    def _resource(self, path: str) -> Payload | None:
+        if path not in self._tree and not self._whole:
+            i = self._piece_of.get(path)
+            if i is not None:
+                self._render_pieces([i])
+            if path not in self._tree:
+                self._tree = server_resources.build_tree(self._view_now(), {})
+                self._whole = True
+                if not self._piece_of:
+                    view = self._view_now()
+                    self._piece_of = {b["@odata.id"]: i for i, fn in enumerate(_PIECES) for b in fn(view)}
+        i = self._piece_of.get(path)
+        if i is not None:
+            self._wanted.add(i)
+        return self._tree.get(path)
+
+    def _connect(self) -> None:
+        if self._client is None:
+            self._root = self._resource(server_resources.ROOT) or {}
+            self._client = self  # "connected": the requests below never leave the process
+
+    def _get(self, uri: str, *, optional: bool = True) -> Payload | None:
+        path = uri.rstrip("/") or "/"  # as the server reads it (the tree links only to itself)
+        self.requests_made += 1
+        body = self._resource(path)
+        if body is None and not optional:
+            raise self._err(BadData, f"GET {uri}: HTTP 404")
+        return body
+
+    def _disconnect(self) -> None:
+        self._client = None
+
+    def read(self, ts: float) -> list[Reading]:
+        # One snapshot per poll, as the server renders one per request.
+        self._snap, self._tree, self._whole = None, {}, False
+        try:
+            if self._wanted and self.map is not None:
+                self._render_pieces(sorted(self._wanted))
+            return _stamped(self._poll(), ts)
+        finally:
+            self._snap, self._tree = None, {}
+
+
+# ---------------------------------------------------------------- SNMP
+class AgentReadout(SnmpSource):
+    """The SNMP client over the demo agent's objects instead of UDP."""
+
+    def __init__(self, spec: DeviceSpec, mib: DeviceMib) -> None:
+        super().__init__(spec)
+        self.device_id = spec.id
+        self._mib = mib
+        self._values: dict[Oid, Any] | None = None
+        self._oids: list[Oid] = []
+        self._keys: Any = None
+        self._parsed: dict[str, Oid] = {}
+
+    def _snapshot(self) -> dict[Oid, Any]:
+        # One snapshot per poll (the agent takes one per request); walk order is OID order.
+        if self._values is None:
+            values = self._mib.objects()
+            if self._keys is None or values.keys() != self._keys:
+                self._oids = sorted(values)
+                self._keys = values.keys()
+            self._values = values
+        return self._values
+
+    def _oid(self, text: str) -> Oid:
+        oid = self._parsed.get(text)
+        if oid is None:
+            oid = self._parsed[text] = tuple(int(p) for p in text.lstrip(".").split("."))
+        return oid
+
+    async def get(self, oids: Iterable[str]) -> dict[str, Raw]:
+        values = self._snapshot()
+        out: dict[str, Raw] = {}
+        for text in oids:
+            value = values.get(self._oid(text))
+            out[text.lstrip(".")] = None if value is None else to_raw(value)
+        return out
+
+    async def walk(self, columns: Iterable[str]) -> dict[str, dict[tuple[int, ...], Raw]]:
+        values = self._snapshot()
+        oids = self._oids
+        tables: dict[str, dict[tuple[int, ...], Raw]] = {}
+        for text in columns:
+            col = self._oid(text)
+            rows = tables[text.lstrip(".")] = {}
+            n = len(col)
+            i = bisect.bisect_right(oids, col)
+            while i < len(oids) and oids[i][:n] == col:
+                oid = oids[i]
+                rows[oid[n:]] = to_raw(values[oid])
+                i += 1
+        return tables
+
+    async def close(self) -> None:
+        pass
+
+    def read(self, ts: float) -> list[Reading]:
+        self._values = None
+        try:
+            return _stamped(run_now(self.poll()), ts)
+        finally:
+            self._values = None
+
+
+# ---------------------------------------------------------------- Modbus
+class ControllerReadout(ModbusSource):
+    """The Modbus client over the registers the demo heat controller serves, instead of TCP."""
+
+    def __init__(self, spec: DeviceSpec, server: HeatControllerServer) -> None:
+        super().__init__(spec, server.profile)
+        self.device_id = spec.id
+        self._server = server
+
+    def _image(self, table: str, values: Mapping[str, Any]) -> tuple[int, list[int]]:
+        """(first address, registers) of one table as the server holds it for a read."""
+        points = self._server._tables[table]  # noqa: SLF001 - the server's own layout and encoding
+        if table in BIT_TABLES:  # bits packed 16 to a register from address 0
+            regs = [0] * (max(p.end for p in points) // 16 + 1)
+            self._server._refresh(table, 0, regs, values)  # noqa: SLF001
+            return 0, regs
+        start = points[0].address
+        regs = [0] * (max(p.end for p in points) - start)
+        self._server._refresh(table, start, regs, values)  # noqa: SLF001
+        return start, regs
+
+    async def read_raw(self) -> dict[str, list[int]]:
+        values = dict(self._server.get_points())
+        images: dict[str, tuple[int, list[int]]] = {}
+        out: dict[str, list[int]] = {}
+        for block in self._blocks:
+            t = block.table
+            if t not in images:
+                images[t] = self._image(t, values)
+            start, regs = images[t]
+            if t in BIT_TABLES:
+                out.update((p.name, [regs[p.address // 16] >> (p.address % 16) & 1]) for p in block.points)
+            else:
+                out.update((p.name, regs[p.address - start:p.end - start]) for p in block.points)
+        return out
+
+    async def close(self) -> None:
+        pass
+
+    def read(self, ts: float) -> list[Reading]:
+        return _stamped(run_now(self.poll()), ts)
+
+
+# ---------------------------------------------------------------- NVML
+class NvmlReadout:
+    """The NVML client over the simulated ``pynvml``, one view per poll."""
+
+    def __init__(self, spec: DeviceSpec, view: Callable[[], GpuHostView]) -> None:
+        self.device_id = spec.id
+        self._view = view
+        self._snap: GpuHostView | None = None
+        self._source = NvmlSource(spec, nvml_module=SimulatedNvml(self._snapshot))
+
+    def _snapshot(self) -> GpuHostView:
+        if self._snap is None:
+            self._snap = self._view()
+        return self._snap
+
+    def read(self, ts: float) -> list[Reading]:
+        self._snap = None
+        try:
+            return self._source.readings(self._source.sample_sync(), ts)
+        finally:
+            self._snap = None
+
+
+# ---------------------------------------------------------------- the site
+def site_specs(site: DemoSite) -> dict[str, DeviceSpec]:
+    """Each device's spec as the live demo site file gives it (profiles, options,
+    credentials), with placeholder addresses."""
+    from console.site import device_spec, parse_site
+
+    cfg = site.config
+    n = len(cfg.servers)
+    ep = Endpoints(redfish={s.id: _PORT + i for i, s in enumerate(cfg.servers)}, ups=_PORT + n,
+                   pdu=_PORT + n + 1, modbus=_PORT + n + 2)
+    parsed = parse_site(render(cfg, ep, seed=site.seed, speed=1.0), "<demo site>")
+    specs = {}
+    for dev in parsed.devices:
+        ref = dev.credentials
+        creds = demo_creds.credentials(ref.removeprefix("demo:")) if ref else None
+        specs[dev.id] = device_spec(dev, creds)
+    return specs
+
+
+class _ReadOnly:
+    """Reads never write; a readout that tried would be a bug, so say so."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def refuse(*_: object) -> None:
+            raise RuntimeError(f"demo readout: {name} is a write; readouts only read")
+        return refuse
+
+
+class SiteReadout:
+    """Every device of a ``DemoSite`` read through its client. Not thread-safe: the caller
+    holds whatever lock guards the model (``DemoRunner.lock``) around ``read``."""
+
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+        specs = site_specs(site)
+        control: Any = _ReadOnly()
+        uptime = Uptime()
+        readers: list[DeviceReadout] = []
+        for s in site.servers:
+            sid = s.spec.id
+            readers.append(BmcReadout(specs[sid], lambda sid=sid: site.server_view(sid)))
+        if site.host is not None:
+            readers.append(NvmlReadout(specs[site.host.spec.id], site.gpu_host_view))
+        readers.append(AgentReadout(specs[site.ups.spec.id], UpsMib(site.ups_view, control, uptime)))
+        readers.append(AgentReadout(specs[site.pdu.spec.id], PduMib(site.pdu_view, control, uptime)))
+        server = HeatControllerServer.for_view(site.heat_view, control,
+                                               profile=specs[site.plant.spec.id].profile or "")
+        readers.append(ControllerReadout(specs[site.plant.spec.id], server))
+        missing = set(specs) - {r.device_id for r in readers}
+        if missing:
+            raise ValueError(f"demo readout: no reader for {', '.join(sorted(missing))}")
+        self.readers = readers
+        self.failures: dict[str, str] = {}  # device -> why its last read gave nothing
+
+    def read(self, ts: float | None = None) -> list[Reading]:
+        """What polling every device now would store, stamped ``ts`` (default: simulated now)."""
+        ts = self.site.now if ts is None else ts
+        out: list[Reading] = []
+        for r in self.readers:
+            try:
+                out += r.read(ts)
+            except DeviceError as e:
+                if self.failures.get(r.device_id) != str(e):
+                    log.info("demo readout: %s gives nothing: %s", r.device_id, e)
+                self.failures[r.device_id] = str(e)
+                continue
+            self.failures.pop(r.device_id, None)
+        return out
+
+
+__all__ = ["AgentReadout", "BmcReadout", "ControllerReadout", "NvmlReadout", "SiteReadout",
+           "run_now", "site_specs"]
