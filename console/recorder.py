@@ -34,7 +34,7 @@ class StoreLike(Protocol):
 class RecordedEvent:
     """An event as the store took it; ``id`` is None until (or unless) the store assigned one."""
 
-    __slots__ = ("id", "ts", "severity", "device_id", "kind", "message")
+    __slots__ = ("device_id", "id", "kind", "message", "severity", "ts")
 
     def __init__(self, id: int | None, ts: float, severity: str, device_id: str, kind: str,
                  message: str) -> None:
@@ -75,7 +75,7 @@ class Recorder:
             return
         try:
             self.store.add_readings(readings)
-        except Exception as e:  # StoreError, or whatever a store-like raises
+        except Exception as e:  # noqa: BLE001 - StoreError, or whatever a store-like raises
             self.failed = e
             self.refused += 1
             try:

@@ -12,11 +12,16 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from console.control import Control
 from console.engine.coordinator import Batch, DeviceStatus
-from console.engine.engine import CredentialResolver, Engine, SourceFactory, _default_resolver
+from console.engine.engine import (
+    CredentialResolver,
+    Engine,
+    SourceFactory,
+    _default_resolver,
+)
 from console.live import LiveSite, seed_from_store
 from console.recorder import Recorder
 from console.site import Site
@@ -50,7 +55,7 @@ class Session:
         if seed:
             try:
                 seed_from_store(self.live, store)  # after a restart: last known values, shown stale
-            except Exception as e:  # a store-like without the reading side, an unreadable row
+            except Exception as e:  # noqa: BLE001 - a store-like without the reading side, an unreadable row
                 log.warning("cannot read what the store knew before this run: %s", e)
         self._unsubscribe = [self.engine.subscribe(self.live.on_batch),
                              self.recorder.subscribe_events(self.live.on_event)]
@@ -134,7 +139,7 @@ class Session:
             self._history.close()
         self.store.close()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -110,7 +110,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _fault_message(name: str, sim_epoch: float) -> str:
-    when = dt_.datetime.fromtimestamp(sim_epoch, dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = dt_.datetime.fromtimestamp(sim_epoch, dt_.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"demo fault {name} injected (simulated {when}): {FAULTS[name]}"
 
 
@@ -216,7 +216,7 @@ def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], dur
         print("heatrack demo: fast-forward (speed > "
               f"{LIVE_MAX_SPEED:g}) needs --duration", file=sys.stderr)
         return 2
-    now = dt_.datetime.now(dt_.timezone.utc).replace(second=0, microsecond=0)
+    now = dt_.datetime.now(dt_.UTC).replace(second=0, microsecond=0)
     start = now - dt_.timedelta(seconds=duration)
     pace = "as fast as possible" if args.speed >= 1e6 else f"paced at {args.speed:g}x"
     print(f"mode: fast-forward — the model's readings go straight into {db} every "
@@ -249,7 +249,7 @@ def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], dur
           f"({rate:.2f} days/s): {result.samples} snapshots, {result.rows} readings"
           f"{' (stopped early)' if result.stopped_early else ''}", flush=True)
     for name, epoch in fired:
-        print(f"fault {name} injected at {dt_.datetime.fromtimestamp(epoch, dt_.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        print(f"fault {name} injected at {dt_.datetime.fromtimestamp(epoch, dt_.UTC):%Y-%m-%d %H:%M} UTC",
               flush=True)
     print(f"{db}: {_db_size(db) / 1e6:.1f} MB", flush=True)
     return 130 if result.stopped_early else 0
@@ -259,13 +259,13 @@ def gui(args: argparse.Namespace, faults: list[tuple[str, float]]) -> int:
     if not has_display():
         print(no_display_message("heatrack demo"), file=sys.stderr)
         return 2
+    from console.commands.open import run_window
     from console.demo.runner import DemoRunner
-    from console.ui.app import run_gui
 
     store_path = Path(args.db or DEFAULT_DB)
     with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
-        return run_gui(runner.site_model(), store_path, demo=True, source_factory=runner.source_factory,
-                       credential_resolver=runner.resolve)
+        return run_window(runner.site_model(), store_path, demo=True, source_factory=runner.source_factory,
+                          credential_resolver=runner.resolve)
 
 
 def demo_command(args: argparse.Namespace) -> int:

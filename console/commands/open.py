@@ -1,13 +1,15 @@
-"""``heatrack open SITE``: the window on a site file. The only command above the window layer
-(it imports console.ui, lazily, once it knows there is a display)."""
+"""``heatrack open SITE``: the window on a site file. The only command above the window layer:
+it imports console.ui, lazily, once it knows there is a display (``heatrack demo`` opens its
+window through ``run_window`` here)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from console.display import has_display, no_display_message
-from console.site import SiteError, load_site
+from console.site import Site, SiteError, load_site
 
 
 def default_db_path(site_file: str | Path) -> Path:
@@ -25,6 +27,12 @@ def open_command(args: argparse.Namespace) -> int:
     if not has_display():
         print(no_display_message("heatrack"), file=sys.stderr)
         return 2
+    return run_window(site, args.db or default_db_path(args.site))
+
+
+def run_window(site: Site, db_path: str | Path, **options: Any) -> int:
+    """The window over a session on ``site`` (``heatrack open`` and ``heatrack demo``): the one
+    place a command imports the window layer."""
     from console.ui.app import run_gui
 
-    return run_gui(site, args.db or default_db_path(args.site))
+    return run_gui(site, db_path, **options)

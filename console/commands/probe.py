@@ -71,7 +71,7 @@ def probe_command(args: argparse.Namespace) -> int:
             hint = f" — if the change is expected: heatrack probe --retrust redfish://{spec.address}"
         print(f"heatrack probe: {_label(e)}: {_one_line(str(e))}{hint}", file=sys.stderr)
         code = 1
-    except Exception as e:  # an unknown profile name (ValueError): the user's to fix; else a bug
+    except Exception as e:  # noqa: BLE001 - an unknown profile name (ValueError): the user's to fix; else a bug
         if not done.acquire(blocking=False):
             return 1
         timer.cancel()

@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
             return  # the user moved on
         try:
             h = fut.result()
-        except Exception as e:  # StoreError, a closed service: one line in the plot's title
+        except Exception as e:  # noqa: BLE001 - StoreError, a closed service: one line in the title
             self.plot.clear(f"{key} — history unavailable: {e}")
             return
         b = h.buckets
@@ -185,6 +185,6 @@ class MainWindow(QMainWindow):
             self.plot.extend(s.ts, float(s.value))
             self._plotted_until = s.ts
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.bridge.close()
         super().closeEvent(event)

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from console.engine import DeviceState
 from console.commands.log import poll_printing
+from console.engine import DeviceState
 from console.session import Session
 from console.site import parse_site
 from console.store import Store
@@ -127,14 +127,14 @@ def test_log_end_to_end_against_modbus_server(tmp_path: Path, heat_server: int) 
     site, db = write_site(tmp_path, heat_server), tmp_path / "log.db"
     t0 = time.monotonic()
     p = subprocess.run([HEATRACK, "log", "--site", str(site), "--db", str(db), "--duration", "1s"],
-                       capture_output=True, text=True, timeout=30)
+                       check=False, capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert time.monotonic() - t0 < 15
     out = p.stdout
     assert re.search(r"heat1 ok: \d+ readings", out)
     # srv1 points at a closed port: its failure is a transition line and in the summary
     assert "srv1 unreachable" in out or "srv1 faulty" in out
-    m = re.search(r"^heat1\s+ok\s+(\d+) readings", out, re.M)
+    m = re.search(r"^heat1\s+ok\s+(\d+) readings", out, re.MULTILINE)
     assert m, out
     store = Store(db)
     try:
@@ -169,7 +169,7 @@ def test_log_sigint_flushes_everything(tmp_path: Path, heat_server: int) -> None
         if p.poll() is None:
             p.kill()
     assert p.returncode == 0, rest
-    m = re.search(r"^heat1\s+ok\s+(\d+) readings", rest, re.M)
+    m = re.search(r"^heat1\s+ok\s+(\d+) readings", rest, re.MULTILINE)
     assert m, rest
     assert count_samples(db)["heat1"] == int(m.group(1)) > 0
 
@@ -178,11 +178,11 @@ def test_log_reports_site_errors_and_bad_duration(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(site_toml([device("srv1", "server", "snmp", 1)]), encoding="utf-8")
     p = subprocess.run([sys.executable, "-m", "console.cli", "log", "--site", str(bad), "--db",
-                        str(tmp_path / "x.db")], capture_output=True, text=True, timeout=30, cwd=REPO)
+                        str(tmp_path / "x.db")], check=False, capture_output=True, text=True, timeout=30, cwd=REPO)
     assert p.returncode == 1 and "protocol" in p.stderr and str(bad) in p.stderr
     assert not (tmp_path / "x.db").exists()
     p = subprocess.run([sys.executable, "-m", "console.cli", "log", "--site", str(bad), "--db",
-                        str(tmp_path / "x.db"), "--duration", "soon"], capture_output=True, text=True,
+                        str(tmp_path / "x.db"), "--duration", "soon"], check=False, capture_output=True, text=True,
                        timeout=30, cwd=REPO)
     assert p.returncode == 2 and "duration" in p.stderr
 
@@ -231,7 +231,7 @@ def test_log_exits_3_when_no_device_was_ever_reached(tmp_path: Path) -> None:
         .replace('"50ms"', '"1s"').replace('"40ms"', '"500ms"'),
     ]), encoding="utf-8")
     p = subprocess.run([HEATRACK, "log", "--site", str(site), "--db", str(db), "--duration", "1s"],
-                       capture_output=True, text=True, timeout=30)
+                       check=False, capture_output=True, text=True, timeout=30)
     assert p.returncode == 3, (p.stdout, p.stderr)
     assert "heatrack log: no device was reached during the run" in p.stderr
-    assert re.search(r"^srv1\s+unreachable", p.stdout, re.M) and "logged 0 readings" in p.stdout
+    assert re.search(r"^srv1\s+unreachable", p.stdout, re.MULTILINE) and "logged 0 readings" in p.stdout

@@ -38,13 +38,13 @@ def test_queries_run_on_their_own_thread_beside_the_writer(tmp_path: Path) -> No
         writer.flush()
         hs = HistoryService(db)
         threads: list[str] = []
-        real_read = hs._read  # noqa: SLF001
+        real_read = hs._read
 
         def spy(*a: object) -> object:
             threads.append(threading.current_thread().name)
             return real_read(*a)  # type: ignore[arg-type]
 
-        hs._read = spy  # type: ignore[method-assign]  # noqa: SLF001
+        hs._read = spy  # type: ignore[method-assign]
         try:
             raw = hs.query("srv1/chassis/power", T0 + 3600, T0 + 7200, pixels=1000).result(10)
             day = hs.query("srv1/chassis/power", T0, T0 + 86400, pixels=300).result(10)

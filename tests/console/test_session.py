@@ -38,8 +38,8 @@ def test_session_records_readings_and_events_through_one_recorder(tmp_path: Path
         session.flush()
         # the engine and every coordinator write through the recorder, not the store itself
         assert session.engine.store is session.recorder
-        assert session.engine.coordinator("heat1")._events is session.recorder  # noqa: SLF001
-        assert session.control._live is session.live  # noqa: SLF001 - Control's "before" values
+        assert session.engine.coordinator("heat1")._events is session.recorder
+        assert session.control._live is session.live
         assert store.latest()["srv1/inlet/temperature"].value == 21.25
         stored = store.events()
         assert [(e.device_id, e.kind) for e in stored] == [("heat1", "device_faulty")]
@@ -56,9 +56,8 @@ def test_session_records_readings_and_events_through_one_recorder(tmp_path: Path
 
 def test_session_open_refuses_a_database_in_use_and_leaves_it_alone(tmp_path: Path) -> None:
     db = tmp_path / "busy.db"
-    with Store(db):
-        with pytest.raises(StoreError, match="already open for writing"):
-            Session.open(two_device_site(), db)
+    with Store(db), pytest.raises(StoreError, match="already open for writing"):
+        Session.open(two_device_site(), db)
 
 
 class RefusingStore:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from console.engine.coordinator import STALE_PERIODS, Batch, DeviceState, DeviceStatus
 from console.history import HistoryService
 from console.live import LiveSite, seed_from_store
