@@ -107,3 +107,24 @@ def test_window_plot_says_why_when_history_fails(qtbot, tmp_path: Path) -> None:
     assert "\n" not in w.plot.title.text()
     w.close()
     history.close()
+
+
+def test_bridge_turns_a_storm_of_changes_into_one_signal(qtbot) -> None:
+    from console.ui.bridge import LiveBridge
+
+    site = load_site(SITE)
+    live = LiveSite(site)
+    bridge = LiveBridge(live, interval_ms=20)
+    emitted: list[int] = []
+    bridge.changed.connect(lambda: emitted.append(1))
+    st = DeviceStatus("srv1", "a", DeviceState.OK, last_success=time.time())
+    for i in range(1000):  # as the engine thread would, faster than any screen
+        live.on_batch(Batch("srv1", (Reading(time.time(), "srv1", "inlet", "temperature", float(i), "°C"),), st))
+    qtbot.waitUntil(lambda: emitted, timeout=2000)
+    bridge.drain()  # nothing changed since: nothing emitted
+    assert emitted == [1]
+    assert live.get("srv1/inlet/temperature").value == 999.0
+    bridge.close()
+    live.on_batch(Batch("srv1", (), st))
+    bridge.drain()
+    assert emitted == [1]  # closed: unsubscribed from the live model
