@@ -120,7 +120,7 @@ def test_bridge_turns_a_storm_of_changes_into_one_signal(qtbot) -> None:
     st = DeviceStatus("srv1", "a", DeviceState.OK, last_success=time.time())
     for i in range(1000):  # as the engine thread would, faster than any screen
         live.on_batch(Batch("srv1", (Reading(time.time(), "srv1", "inlet", "temperature", float(i), "°C"),), st))
-    qtbot.waitUntil(lambda: emitted, timeout=2000)
+    qtbot.waitUntil(lambda: bool(emitted), timeout=2000)
     bridge.drain()  # nothing changed since: nothing emitted
     assert emitted == [1]
     assert live.get("srv1/inlet/temperature").value == 999.0
