@@ -113,7 +113,7 @@ class BmcReadout(RedfishSource):
         self._tree: dict[str, Payload] = {}
         self._whole = False
         self._piece_of: dict[str, int] = {}  # URI -> the piece that renders it
-        self._wanted: set[int] = set()  # pieces the last poll read
+        self._wanted: set[int] = set()  # pieces earlier reads asked for (rendered up front)
 
     def _view_now(self) -> ServerView:
         if self._snap is None:
