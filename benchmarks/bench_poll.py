@@ -11,13 +11,23 @@ devices polled concurrently), CPU per device per round in this process and, for 
 in the peer process, and readings per device. A cell stops early once its rounds have
 taken --cell-seconds, so the whole run stays short on a small machine.
 
+SNMP cells are followed by "bare pysnmp": the very requests heatrack sent in one steady round
+(recorded per device), replayed with pysnmp alone on one engine — no client, decoding or
+Coordinator — so the last table gives heatrack's steady-poll cost relative to pysnmp's.
+By default each SNMP cell also runs as the baseline from before engines were shared
+(``--snmp-engines both``; ``shared`` skips it): each source builds its own SnmpEngine with
+pysnmp's defaults (MIB compiler included), with a long device timeout so that its slow first
+round completes.
+
     .venv/bin/python benchmarks/bench_poll.py [--rounds 30] [--cell-seconds 10] [--sizes 1,10,50]
         [--protocols redfish,snmp,modbus,nvml,mixed] [--v3-sizes 10] [--nvml-sizes 50]
+        [--snmp-engines both|shared|per-source]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -25,9 +35,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,6 +65,9 @@ BMC_USER, BMC_PASSWORD = "bench", "bench-password"
 SNMP_RO, SNMP_RW = "bench-ro", "bench-rw"
 V3_USER, V3_AUTH, V3_PRIV = "bench", "bench-auth-key", "bench-priv-key"
 TIMEOUT_S = 10.0  # generous: a 2-core box running 150 peers is slow, and a miss aborts the cell
+# One engine per SNMP source spends ~0.5 s of CPU per device before its first request goes out:
+# 50 of them on one loop need far longer than TIMEOUT_S for the first round.
+BASELINE_TIMEOUT_S = 300.0
 
 
 # ---------------------------------------------------------------- static demo views
@@ -160,7 +173,8 @@ def proc_cpu_s(pid: int) -> float | None:
 Opener = Callable[[], Source]
 
 
-def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False) -> tuple[DeviceSpec, Opener]:
+def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False,
+           timeout_s: float = TIMEOUT_S) -> tuple[DeviceSpec, Opener]:
     """Spec and opener of device i of a protocol; network devices use peer i of that protocol."""
     if protocol == "redfish":
         spec = DeviceSpec(id=f"srv{i}", kind="server", protocol="redfish",
@@ -171,7 +185,7 @@ def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False)
                  else Credentials(community=SNMP_RO))
         spec = DeviceSpec(id=f"{'ups' if i % 2 == 0 else 'pdu'}{i}", kind="ups" if i % 2 == 0 else "pdu",
                           protocol="snmp", address=f"127.0.0.1:{ports['snmp'][i]}",
-                          options={"version": "3" if v3 else "2c"}, credentials=creds, timeout_s=TIMEOUT_S)
+                          options={"version": "3" if v3 else "2c"}, credentials=creds, timeout_s=timeout_s)
     elif protocol == "modbus":
         spec = DeviceSpec(id=f"heat{i}", kind="heat_controller", protocol="modbus",
                           address=f"127.0.0.1:{ports['modbus'][i]}", profile=PROFILE, timeout_s=TIMEOUT_S)
@@ -187,18 +201,23 @@ def device(protocol: str, i: int, ports: dict[str, list[int]], v3: bool = False)
     return spec, lambda: open_source(spec)
 
 
-def site(protocol: str, n: int, ports: dict[str, list[int]], v3: bool) -> tuple[str, list[tuple[DeviceSpec, Opener]]]:
+def site(protocol: str, n: int, ports: dict[str, list[int]], v3: bool,
+         per_source: bool = False) -> tuple[str, list[tuple[DeviceSpec, Opener]]]:
     """(label, devices) of one benchmark cell."""
     if protocol != "mixed":
         label = "snmp v3" if v3 else ("snmp v2c" if protocol == "snmp" else protocol)
-        return label, [device(protocol, i, ports, v3) for i in range(n)]
+        if per_source:
+            label += " (engine per source: before)"
+        timeout_s = BASELINE_TIMEOUT_S if per_source else TIMEOUT_S
+        return label, [device(protocol, i, ports, v3, timeout_s) for i in range(n)]
     devs = [device(MIX_ORDER[i % 4], i, ports) for i in range(n)]  # peer i of that protocol
     mix = {p: sum(1 for i in range(n) if MIX_ORDER[i % 4] == p) for p in MIX_ORDER}
     return "mixed " + "+".join(f"{c}{p[0].upper()}" for p, c in mix.items() if c), devs
 
 
-async def bench(devices: list[tuple[DeviceSpec, Opener]], rounds: int, cell_s: float, peer_pid: int) -> dict[str, Any]:
-    coords = [Coordinator(spec.id, spec.address, opener, interval=10.0, timeout=TIMEOUT_S + 5)
+async def bench(devices: list[tuple[DeviceSpec, Opener]], rounds: int, cell_s: float, peer_pid: int,
+                record: Recorder | None = None) -> dict[str, Any]:
+    coords = [Coordinator(spec.id, spec.address, opener, interval=10.0, timeout=spec.timeout_s + 5)
               for spec, opener in devices]
     n = len(coords)
     w0, c0 = time.perf_counter(), time.process_time()
@@ -207,6 +226,9 @@ async def bench(devices: list[tuple[DeviceSpec, Opener]], rounds: int, cell_s: f
     bad = [b.status.message for b in first if not b.status.available]
     if bad:
         raise SystemExit(f"first round failed ({len(bad)}/{n}): {bad[:3]}")
+    if record is not None:  # one extra, unmeasured round: what each SNMP source sends
+        with record:
+            await asyncio.gather(*(c.poll_once() for c in coords))
     walls: list[float] = []
     cpus: list[float] = []
     readings = 0
@@ -237,9 +259,111 @@ async def bench(devices: list[tuple[DeviceSpec, Opener]], rounds: int, cell_s: f
     }
 
 
-def run_cell(devices: list[tuple[DeviceSpec, Opener]], args: argparse.Namespace, peer_pid: int) -> dict[str, Any]:
+def run_cell(devices: list[tuple[DeviceSpec, Opener]], args: argparse.Namespace, peer_pid: int,
+             record: Recorder | None = None) -> dict[str, Any]:
     """One cell on a fresh loop, with the thread pool the console's engine gets by default."""
-    return asyncio.run(bench(devices, args.rounds, args.cell_seconds, peer_pid))
+    return asyncio.run(bench(devices, args.rounds, args.cell_seconds, peer_pid, record))
+
+
+# ---------------------------------------------------------------- SNMP: engines and bare pysnmp
+@contextlib.contextmanager
+def engine_per_source() -> Iterator[None]:
+    """The baseline: every SnmpSource gets an SnmpEngine of its own, as before sharing."""
+    import protocols.snmp.client as snmp_client
+    from protocols.snmp.engine import unshared
+
+    shared = snmp_client.acquire
+    snmp_client.acquire = unshared
+    try:
+        yield
+    finally:
+        snmp_client.acquire = shared
+
+
+Request = tuple[str, int, list[str]]  # "get" | "bulk", max-repetitions, OIDs
+
+
+class Recorder:
+    """While entered, notes every GET/GETBULK the SNMP client sends, per device address."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, int], list[Request]] = {}
+        self.auth: dict[tuple[str, int], tuple[Any, Any]] = {}  # auth data, context data
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> Self:
+        import protocols.snmp.client as snmp_client
+
+        for name, kind in (("get_cmd", "get"), ("bulk_cmd", "bulk")):
+            self._saved[name] = original = getattr(snmp_client, name)
+            setattr(snmp_client, name, self._wrap(original, kind))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import protocols.snmp.client as snmp_client
+
+        for name, original in self._saved.items():
+            setattr(snmp_client, name, original)
+
+    def _wrap(self, original: Callable[..., Any], kind: str) -> Callable[..., Any]:
+        async def call(engine: Any, auth: Any, target: Any, context: Any, *rest: Any, **options: Any) -> Any:
+            result = await original(engine, auth, target, context, *rest, **options)
+            varbinds = rest[2:] if kind == "bulk" else rest
+            reps = int(rest[1]) if kind == "bulk" else 0
+            address = tuple(target.transport_address[:2])
+            self.requests.setdefault(address, []).append(
+                (kind, reps, [str(vb[0].get_oid()) for vb in varbinds]))
+            self.auth[address] = (auth, context)
+            return result
+
+        return call
+
+
+async def bench_bare(rec: Recorder, rounds: int, cell_s: float) -> dict[str, Any]:
+    """The recorded requests again, with pysnmp alone: one engine, one target per device."""
+    from pysnmp.hlapi.v3arch.asyncio import (
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        UdpTransportTarget,
+        bulk_cmd,
+        get_cmd,
+    )
+
+    engine = SnmpEngine()
+    targets = {a: await UdpTransportTarget.create(a, timeout=TIMEOUT_S / 2, retries=1) for a in rec.requests}
+
+    async def device_round(address: tuple[str, int]) -> int:
+        auth, context = rec.auth[address]
+        varbinds = 0
+        for kind, reps, oids in rec.requests[address]:
+            objs = [ObjectType(ObjectIdentity(o)) for o in oids]
+            if kind == "get":
+                err, status, _, vbs = await get_cmd(engine, auth, targets[address], context, *objs, lookupMib=False)
+            else:
+                err, status, _, vbs = await bulk_cmd(engine, auth, targets[address], context, 0, reps, *objs,
+                                                     lookupMib=False)
+            if err or int(status):
+                raise SystemExit(f"bare pysnmp {kind} to {address}: {err or status.prettyPrint()}")
+            varbinds += len(vbs)
+        return varbinds
+
+    await asyncio.gather(*(device_round(a) for a in rec.requests))  # first use: engine warm-up
+    walls: list[float] = []
+    cpus: list[float] = []
+    t_start = time.perf_counter()
+    for _ in range(rounds):
+        w0, c0 = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(device_round(a) for a in rec.requests))
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+        if time.perf_counter() - t_start > cell_s:
+            break
+    engine.close_dispatcher()
+    n = len(rec.requests)
+    return {"rounds": len(walls), "wall_ms": statistics.median(walls) * 1e3,
+            "cpu_dev_ms": statistics.median(cpus) * 1e3 / n,
+            "requests_dev": sum(len(r) for r in rec.requests.values()) / n}
 
 
 def warm_imports() -> None:
@@ -267,6 +391,9 @@ def main() -> int:
     ap.add_argument("--protocols", default=",".join(PROTOCOLS), help=f"subset of {','.join(PROTOCOLS)}")
     ap.add_argument("--v3-sizes", default="10", help="N at which SNMP is also measured over v3 (default 10)")
     ap.add_argument("--nvml-sizes", default="50", help="N at which simulated NVML is measured (default 50)")
+    ap.add_argument("--snmp-engines", choices=("shared", "per-source", "both"), default="both",
+                    help="SNMP engines as heatrack shares them, one per source as before (the "
+                         "baseline), or both in the same run (default)")
     args = ap.parse_args()
     if args.serve:
         asyncio.run(serve(json.loads(args.serve)))
@@ -278,17 +405,19 @@ def main() -> int:
     v3_sizes, nvml_sizes = set(_ints(args.v3_sizes)), set(_ints(args.nvml_sizes))
     warm_imports()
     rows: list[tuple[str, dict[str, Any]]] = []
+    bare_rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    engines = {"shared": [False], "per-source": [True], "both": [False, True]}[args.snmp_engines]
     t_all = time.perf_counter()
     for n in _ints(args.sizes):
         # Every network peer any cell at this N needs, all in one child process.
         counts = {p: n for p in NETWORKED if p in protocols or "mixed" in protocols}
-        cells: list[tuple[str, bool]] = []
+        cells: list[tuple[str, bool, bool]] = []  # protocol, SNMPv3, SNMP engine per source
         for p in protocols:
             if p == "nvml" and n not in nvml_sizes:
                 continue
-            cells.append((p, False))
-            if p == "snmp" and n in v3_sizes:
-                cells.append((p, True))
+            for v3 in (False, True) if p == "snmp" and n in v3_sizes else (False,):
+                for per_source in engines if p == "snmp" else [False]:
+                    cells.append((p, v3, per_source))
         peer = subprocess.Popen([sys.executable, __file__, "--serve", json.dumps(counts)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
@@ -297,13 +426,18 @@ def main() -> int:
             if not line:
                 raise SystemExit("peer process failed to start")
             ports = json.loads(line)
-            for p, v3 in cells:
-                label, devs = site(p, n, ports, v3)
+            for p, v3, per_source in cells:
+                label, devs = site(p, n, ports, v3, per_source)
                 t0 = time.perf_counter()
-                row = run_cell(devs, args, peer.pid)
+                record = Recorder() if p == "snmp" and not per_source else None
+                with engine_per_source() if per_source else contextlib.nullcontext():
+                    row = run_cell(devs, args, peer.pid, record)
                 rows.append((label, row))
                 print(f"  {label:<22} N={n:<3} {row['rounds']:>3} rounds in {time.perf_counter() - t0:5.1f} s",
                       file=sys.stderr, flush=True)
+                if record is not None:
+                    bare = asyncio.run(bench_bare(record, args.rounds, args.cell_seconds))
+                    bare_rows.append((label, row, bare))
         finally:
             assert peer.stdin is not None
             peer.stdin.close()
@@ -325,6 +459,17 @@ def main() -> int:
         print(f"| {label} | {r['n']} | {r['rounds']} | {r['first_ms']:.1f} | {r['first_cpu_dev_ms']:.2f} | "
               f"{r['wall_ms']:.2f} | {r['wall_p95_ms']:.2f} | {r['cpu_dev_ms']:.3f} | {peer_cpu} | "
               f"{r['readings_dev']:.1f} |")
+    if bare_rows:
+        print("\nSNMP steady round, heatrack (SnmpSource + Coordinator) vs bare pysnmp sending the same "
+              "requests on one engine; CPU ms per device per round (median)")
+        bare_head = ("protocol", "N", "requests/dev", "heatrack CPU/dev", "bare pysnmp CPU/dev", "CPU ratio",
+                     "heatrack round ms", "bare round ms", "wall ratio")
+        print("| " + " | ".join(bare_head) + " |")
+        print("|" + "|".join("---" for _ in bare_head) + "|")
+        for label, r, b in bare_rows:
+            print(f"| {label} | {r['n']} | {b['requests_dev']:.1f} | {r['cpu_dev_ms']:.3f} | {b['cpu_dev_ms']:.3f} | "
+                  f"{r['cpu_dev_ms'] / b['cpu_dev_ms']:.2f} | {r['wall_ms']:.2f} | {b['wall_ms']:.2f} | "
+                  f"{r['wall_ms'] / b['wall_ms']:.2f} |")
     return 0
 
 
