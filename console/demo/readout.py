@@ -363,10 +363,10 @@ class SiteReadout:
         for r in self.readers:
             try:
                 out += r.read(ts)
-            except DeviceError as e:
-                if self.failures.get(r.device_id) != str(e):
-                    log.info("demo readout: %s gives nothing: %s", r.device_id, e)
-                self.failures[r.device_id] = str(e)
+            except DeviceError as e:  # (its address is a placeholder: say only what failed)
+                if self.failures.get(r.device_id) != e.what:
+                    log.info("demo readout: %s gives nothing: %s", r.device_id, e.what)
+                self.failures[r.device_id] = e.what
                 continue
             self.failures.pop(r.device_id, None)
         return out
