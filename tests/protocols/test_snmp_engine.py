@@ -14,7 +14,7 @@ import pysnmp.entity.engine
 import pysnmp.smi.compiler
 import pytest
 
-from protocols.base import Credentials, DeviceSpec, Unreachable
+from protocols.base import AuthFailed, Credentials, DeviceSpec, Unreachable
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
 from protocols.snmp.engine import shared_engines
@@ -156,6 +156,26 @@ def test_same_v3_user_name_with_different_keys_does_not_clash() -> None:
     assert all(c > 0 for c in counts)
 
 
+def test_wrong_keys_for_the_same_user_fail_alone(agents: list[DemoSnmpAgent]) -> None:
+    """A device configured with the wrong keys for a shared user name is refused on its own;
+    the devices with the right keys keep polling."""
+    good = source(agents[0].port, 1, v3=True)
+    bad = source(agents[1].port, 2, v3=True, auth=OTHER_AUTH, priv=OTHER_PRIV)
+    also_good = source(agents[2].port, 3, v3=True)
+
+    async def go() -> list[Any]:
+        try:
+            return list(await asyncio.gather(good.poll(), bad.poll(), also_good.poll(),
+                                             return_exceptions=True))
+        finally:
+            for s in (good, bad, also_good):
+                await s.close()
+
+    first, refused, third = asyncio.run(go())
+    assert isinstance(first, list) and first and isinstance(third, list) and third
+    assert isinstance(refused, AuthFailed) and refused.device_id == "ups2"
+
+
 def test_closing_one_source_closes_its_socket_only(agents: list[DemoSnmpAgent]) -> None:
     a, b = source(agents[0].port, 1), source(agents[1].port, 2)
 
@@ -214,7 +234,7 @@ def test_an_abandoned_request_does_not_stop_the_engines_timeouts(v3: bool) -> No
             await waiter.close()
 
     elapsed = asyncio.run(go())
-    assert elapsed < 3.0  # pysnmp's own timeout fired, not the client's outer deadline (4 s)
+    assert elapsed < 3.5  # pysnmp's own timeout fired (~2.2 s), not the client's outer deadline (4 s)
 
 
 def test_each_loop_has_its_own_engine(agents: list[DemoSnmpAgent]) -> None:
