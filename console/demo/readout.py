@@ -22,6 +22,7 @@ unreachable by a fault) gives no readings, as the engine records none for it.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
@@ -342,7 +343,7 @@ class SiteReadout:
         readers: list[DeviceReadout] = []
         for s in site.servers:
             sid = s.spec.id
-            readers.append(BmcReadout(specs[sid], lambda sid=sid: site.server_view(sid)))
+            readers.append(BmcReadout(specs[sid], functools.partial(site.server_view, sid)))
         if site.host is not None:
             readers.append(NvmlReadout(specs[site.host.spec.id], site.gpu_host_view))
         readers.append(AgentReadout(specs[site.ups.spec.id], UpsMib(site.ups_view, control, uptime)))
