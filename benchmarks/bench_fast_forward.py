@@ -27,7 +27,7 @@ from console.demo.runner import DemoRunner, fast_forward  # noqa: E402
 from console.store import Store  # noqa: E402
 from protocols.base import Reading  # noqa: E402
 
-START = dt_.datetime(2025, 10, 1, tzinfo=dt_.timezone.utc)
+START = dt_.datetime(2025, 10, 1, tzinfo=dt_.UTC)
 
 
 class _Count:

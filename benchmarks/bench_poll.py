@@ -58,9 +58,10 @@ PROTOCOLS = ("redfish", "snmp", "modbus", "nvml", "mixed")
 NETWORKED = ("redfish", "snmp", "modbus")
 MIX_ORDER = ("redfish", "snmp", "modbus", "nvml")  # device i of a mixed site speaks MIX_ORDER[i % 4]
 PROFILE = "heatrack-default"
-POINTS: dict[str, float | int | bool | str] = {"supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
-          "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
-          "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO"}
+POINTS: dict[str, float | int | bool | str] = {
+    "supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
+    "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
+    "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO"}
 BMC_USER, BMC_PASSWORD = "bench", "bench-password"
 SNMP_RO, SNMP_RW = "bench-ro", "bench-rw"
 V3_USER, V3_AUTH, V3_PRIV = "bench", "bench-auth-key", "bench-priv-key"

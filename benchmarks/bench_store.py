@@ -119,7 +119,7 @@ def bench_history(tmp: Path, days: int, keep: Path | None) -> None:
         "SELECT (ts / 3600000) * 3600, avg(value) FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? "
         "GROUP BY ts / 3600000 ORDER BY 1", (sid, T0 * 1000, end * 1000)).fetchall(), n=3)
     assert len(hours) == len(raw) == days * 24, (len(hours), len(raw))
-    worst = max(abs(h.mean - v) for h, (_, v) in zip(hours, raw))
+    worst = max(abs(h.mean - v) for h, (_, v) in zip(hours, raw, strict=True))
     print(f"hourly mean of 1 series over {days} d ({len(hours):,} hours from {n_ts:,} samples):")
     print(f"  from raw samples : {t_raw * 1000:8.1f} ms")
     print(f"  from rollup_1h   : {t_roll * 1000:8.1f} ms   (max |difference| {worst:.2e})")

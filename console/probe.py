@@ -220,7 +220,7 @@ async def probe_once(spec: DeviceSpec, source_factory: Any = None) -> list[Readi
         except ImportError as e:
             raise BadData(spec.id, where, f"the {spec.protocol} client is not available: {e}") from None
         return list(await asyncio.wait_for(source.poll(), spec.timeout_s))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise Unreachable(spec.id, where, f"no complete answer within {spec.timeout_s:g} s") from None
     finally:
         if source is not None:

@@ -45,7 +45,8 @@ class TransitionPrinter:
         print(f"{_stamp(self.wall())} {batch.device_id} {st.state.value}: {detail}", file=self.out, flush=True)
 
 
-def stop_on_store_failure(session_ref: list[Session], err: TextIO, prog: str = "heatrack") -> Callable[[Exception], None]:
+def stop_on_store_failure(session_ref: list[Session], err: TextIO,
+                          prog: str = "heatrack") -> Callable[[Exception], None]:
     """The first refusal of readings (the writer stopped: disk full, database locked by another
     program for too long) ends the run with one line on ``err``, rather than polling on into
     the void with a traceback per poll."""

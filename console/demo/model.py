@@ -24,13 +24,20 @@ from console.demo.servers import CP_WATER, GpuHost, GpuHostSpec, GpuSpec, Server
 from console.demo.weather import Weather, WeatherSpec
 from console.demo.workload import Workload, WorkloadSpec, diurnal
 from protocols.views import (
-    GpuHostView, GpuView, HeatControllerView, OutletView, PduView, PsuView, ServerView, UpsView,
+    GpuHostView,
+    GpuView,
+    HeatControllerView,
+    OutletView,
+    PduView,
+    PsuView,
+    ServerView,
+    UpsView,
 )
 
 _L40S = GpuSpec("NVIDIA L40S", 350.0, 100.0, 350.0, 30.0, 48.0, 0.06)
 _H100 = GpuSpec("NVIDIA H100 PCIe", 350.0, 200.0, 350.0, 45.0, 80.0, 0.05)
 GIB = 1024**3
-DEFAULT_START = dt_.datetime(2025, 10, 1, tzinfo=dt_.timezone.utc)  # a heating season starts
+DEFAULT_START = dt_.datetime(2025, 10, 1, tzinfo=dt_.UTC)  # a heating season starts
 
 HEAT_WRITABLE: dict[str, tuple[float, float] | None] = {
     "valve_setpoint": (0.0, 100.0),

@@ -92,7 +92,7 @@ class DemoRunner:
             raise ValueError(f"speed must be a positive number, got {speed!r}")
         self.seed, self.speed, self.tls, self.clock, self.tick_s = seed, speed, tls, clock, tick_s
         self.config = config or DemoConfig()
-        self.start_time = start or dt_.datetime.now(dt_.timezone.utc)
+        self.start_time = start or dt_.datetime.now(dt_.UTC)
         sched = sorted((float(t), check(name)) for name, t in faults)
         for t, name in sched:
             if not (t >= 0 and math.isfinite(t)):
@@ -265,7 +265,7 @@ class DemoRunner:
     def _notify(self, fired: Sequence[tuple[str, float]]) -> None:
         for name, epoch in fired:
             log.warning("demo: fault %s injected at %s (simulated)", name,
-                        dt_.datetime.fromtimestamp(epoch, dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+                        dt_.datetime.fromtimestamp(epoch, dt_.UTC).strftime("%Y-%m-%d %H:%M:%S"))
             for cb in list(self._listeners):
                 try:
                     cb(name, epoch)

@@ -245,7 +245,7 @@ class Coordinator:
             try:
                 source = self._open()
                 readings = list(await asyncio.wait_for(source.poll(), self.timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 error = Unreachable(self.device_id, self.address,
                                     f"no complete answer within {self.timeout:g} s")
             except DeviceError as e:
@@ -385,7 +385,7 @@ class Coordinator:
             source = self._open()
             try:
                 return await asyncio.wait_for(fn(source), self.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise Unreachable(self.device_id, self.address,
                                   f"action: no complete answer within {self.timeout:g} s") from None
             finally:

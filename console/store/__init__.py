@@ -14,5 +14,6 @@ from console.store.store import (
     WriterStopped,
 )
 
-__all__ = ["MAX_ABS_VALUE", "AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
+__all__ = ["MAX_ABS_VALUE",
+           "AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
            "StoreVersionError", "WriterStopped"]

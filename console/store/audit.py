@@ -84,4 +84,4 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
 
 
 def _when(ts: float) -> str:
-    return dt_.datetime.fromtimestamp(ts, dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt_.datetime.fromtimestamp(ts, dt_.UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -75,7 +75,7 @@ class WriterLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "command": " ".join([Path(sys.argv[0]).name or "python", *sys.argv[1:]]) if sys.argv else "?",
-            "started": dt_.datetime.now(dt_.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "started": dt_.datetime.now(dt_.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         }
         data = json.dumps(info).encode()
         try:

@@ -124,7 +124,7 @@ class ModbusSource:
         )
         try:
             ok = await asyncio.wait_for(client.connect(), self.spec.timeout_s + 1.0)
-        except (OSError, asyncio.TimeoutError, ModbusException) as e:
+        except (TimeoutError, OSError, ModbusException) as e:
             client.close()
             raise self._unreachable(f"connect failed: {e or type(e).__name__}") from e
         if not ok:
@@ -144,7 +144,7 @@ class ModbusSource:
         except ConnectionException as e:
             self._drop()
             raise self._unreachable(f"{what}: connection lost ({e})") from e
-        except (ModbusIOException, asyncio.TimeoutError) as e:
+        except (TimeoutError, ModbusIOException) as e:
             got = self._received
             self._drop()
             if got:

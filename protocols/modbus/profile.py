@@ -8,6 +8,7 @@ Format: resources/profiles/heat/*.toml (notes/modbus-nvml.md section 3).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import struct
 import tomllib
@@ -300,7 +301,7 @@ def _parse_point(name: str, spec: Any, word_order: str, base: int, origin: str) 
 def _check_overlaps(points: dict[str, Point], origin: str) -> None:
     for table in TABLES:
         ps = sorted((p for p in points.values() if p.table == table), key=lambda p: p.address)
-        for a, b in zip(ps, ps[1:]):
+        for a, b in itertools.pairwise(ps):
             if b.address < a.end:
                 raise ProfileError(f"{origin}: point {b.name!r} overlaps {a.name!r} in table {table}")
     seen: dict[tuple[str, str | None], str] = {}

@@ -283,7 +283,7 @@ class NvmlSource:
     async def sample(self) -> list[GpuSample]:
         try:
             return await asyncio.wait_for(asyncio.to_thread(self.sample_sync), self.spec.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Unreachable(self.spec.id, self._address,
                               f"NVML did not answer within {self.spec.timeout_s:g}s") from None
 

@@ -410,7 +410,8 @@ def _from_control(obj: dict[str, Any], view: ServerView, where: str) -> float | 
         raise RedfishError(400, "PropertyMissing", f"{where} needs SetPoint or ControlMode.")
     mode = obj.get("ControlMode")
     if mode is not None and mode not in _CONTROL_MODES:
-        raise RedfishError(400, "PropertyValueNotInList", f"ControlMode {mode!r} is not one of {sorted(_CONTROL_MODES)}.")
+        raise RedfishError(400, "PropertyValueNotInList",
+                           f"ControlMode {mode!r} is not one of {sorted(_CONTROL_MODES)}.")
     if mode == "Disabled":
         if obj.get("SetPoint") is not None:
             raise RedfishError(400, "PropertyValueConflict", "ControlMode Disabled conflicts with a SetPoint.")

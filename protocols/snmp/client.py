@@ -18,6 +18,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pysnmp.hlapi.v3arch.asyncio as v3auth
 from pyasn1.error import PyAsn1Error
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -33,7 +34,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
     set_cmd,
 )
-import pysnmp.hlapi.v3arch.asyncio as v3auth
 from pysnmp.proto import errind, rfc1902
 
 from protocols.base import (
@@ -228,7 +228,7 @@ class SnmpSource:
             target = await asyncio.wait_for(
                 factory.create((self._host, self._port), timeout=self._per_try_s, retries=self._retries),
                 timeout=self.spec.timeout_s)
-        except (PySnmpError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, PySnmpError, OSError) as exc:
             raise self._fail(Unreachable, f"cannot resolve or open {self._host}: {exc}") from None
         # pysnmp binds 0.0.0.0 (every interface) unless told otherwise: bind where the route to
         # the device leaves from (127.0.0.1 for a device on loopback), so answers are taken only
@@ -248,7 +248,7 @@ class SnmpSource:
         await self._ensure_session()
         try:
             result = await asyncio.wait_for(call(), timeout=self.spec.timeout_s + 2.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._fail(Unreachable, f"no SNMP response within {self.spec.timeout_s:.1f} s "
                                           f"({what})") from None
         except (PyAsn1Error, PySnmpError) as exc:

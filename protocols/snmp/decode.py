@@ -160,7 +160,7 @@ def name_index(parts: tuple[int, ...], names: tuple[str, ...]) -> dict[str, int]
         parts = parts[:-1]
     if len(parts) != len(names):
         return None
-    named = dict(zip(names, parts))
+    named = dict(zip(names, parts, strict=True))
     if len(names) == 1 and names[0] in ONE_BASED and parts == (0,):
         named[names[0]] = 1
     return named

@@ -3,7 +3,6 @@ subprocess, and both --headless modes writing a real store."""
 from __future__ import annotations
 
 import os
-
 import signal
 import subprocess
 import sys

@@ -21,7 +21,7 @@ from protocols.base import Reading, Source
 
 pytestmark = pytest.mark.slow  # real protocol servers on 127.0.0.1
 
-START = dt_.datetime(2025, 11, 3, 6, tzinfo=dt_.timezone.utc)  # a weekday morning
+START = dt_.datetime(2025, 11, 3, 6, tzinfo=dt_.UTC)  # a weekday morning
 Key = tuple[str, str, str, str]
 
 

@@ -13,8 +13,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,7 +166,7 @@ def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
         if isinstance(v, dict) and isinstance(target.get(k), dict):
             _merge(target[k], v)
         elif isinstance(v, list) and isinstance(target.get(k), list):
-            for t, p in zip(target[k], v):
+            for t, p in zip(target[k], v, strict=False):  # a patch may cover fewer members
                 _merge(t, p)
         else:
             target[k] = v

@@ -28,7 +28,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACSHAAuthProtocol,
     walk_cmd,
 )
-
 from pysnmp.proto.rfc1905 import EndOfMibView
 
 from protocols.snmp.agent import DemoSnmpAgent

@@ -20,15 +20,15 @@ import pytest
 
 from protocols.base import (
     ActionRefused,
-    SetOutlet,
-    UpsSelfTest,
     AuthFailed,
     BadData,
     Credentials,
     DeviceSpec,
     Reading,
+    SetOutlet,
     Source,
     Unreachable,
+    UpsSelfTest,
 )
 from protocols.snmp.client import SnmpSource
 from tests.support import free_port, stop_process, wait_until
