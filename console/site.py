@@ -9,6 +9,7 @@ import dataclasses
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,10 @@ def _duration(v: Any) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"expected a finite duration such as 10s, got {_echo(v)}")
     return seconds
+
+
+def _as_dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
 
 
 def _echo(v: Any) -> str:
@@ -111,9 +116,9 @@ class Device(_Strict):
         if self.protocol == "nvml":
             if self.address not in ("", "local"):
                 raise ValueError("address: nvml reads the local GPUs only: leave address empty or 'local'")
-        elif not HOST_PORT.match(self.address):
+        elif not (hp := HOST_PORT.match(self.address)):
             raise ValueError(f"address: expected host:port, got {_echo(self.address)}")
-        elif not 0 < int(HOST_PORT.match(self.address).group(2)) < 65536:
+        elif not 0 < int(hp.group(2)) < 65536:
             raise ValueError(f"address: port out of range in {_echo(self.address)}")
         option_problem = _option_problem(self.protocol, self.options)
         if option_problem:
@@ -326,7 +331,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
         elif kinds[dev_id] not in want:
             out.append((path, f"{dev_id!r} is a {kinds[dev_id]}, expected {' or '.join(sorted(want))}"))
 
-    power = data.get("power_path") if isinstance(data.get("power_path"), dict) else {}
+    power = _as_dict(data.get("power_path"))
     for i, f in items(power, "feeds"):
         ref(("power_path", "feeds", i, "ups"), f.get("ups"), {"ups"})
         ref(("power_path", "feeds", i, "pdu"), f.get("pdu"), {"pdu"})
@@ -341,7 +346,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
             out.append((("power_path", "outlets", i, "outlet"),
                         f"outlet {key[1]} of {key[0]} already feeds outlets[{seen[key]}]"))
         seen.setdefault(key, i)
-    heat = data.get("heat_path") if isinstance(data.get("heat_path"), dict) else {}
+    heat = _as_dict(data.get("heat_path"))
     servers = heat.get("servers")
     for i, srv in enumerate(servers if isinstance(servers, list) else []):
         ref(("heat_path", "servers", i), srv, {"server", "gpu_host"})
@@ -350,7 +355,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], s
     return out
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _pydantic_message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):

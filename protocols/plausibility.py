@@ -90,7 +90,7 @@ def _real(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except OverflowError:  # an int beyond any float
         return math.inf
     except (TypeError, ValueError, ArithmeticError):  # Decimal('sNaN')

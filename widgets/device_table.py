@@ -75,13 +75,15 @@ class DeviceTable(QTableWidget):
                     item.setText(text)
                 if c == 0:
                     item.setData(Qt.ItemDataRole.UserRole, row.device_id)
-            state_item = self.item(r, 3)
-            state_item.setForeground(QBrush(QColor(STATE_COLOURS.get(row.state, "#000000"))))
+                elif c == 3:
+                    item.setForeground(QBrush(QColor(STATE_COLOURS.get(row.state, "#000000"))))
 
     def state_of(self, device_id: str) -> str:
-        return self.item(self._rows[device_id], 3).text()
+        item = self.item(self._rows[device_id], 3)
+        return item.text() if item is not None else ""
 
     def _emit_selected(self) -> None:
         items = self.selectedItems()
-        if items:
-            self.device_selected.emit(self.item(items[0].row(), 0).data(Qt.ItemDataRole.UserRole))
+        first = self.item(items[0].row(), 0) if items else None
+        if first is not None:
+            self.device_selected.emit(first.data(Qt.ItemDataRole.UserRole))

@@ -74,7 +74,7 @@ def list_faults() -> str:
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, e.g. in tests)."""
 
-    stream = property(lambda self: sys.stderr, lambda self, value: None)  # type: ignore[assignment]
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
 
 
 @contextlib.contextmanager

@@ -74,7 +74,7 @@ class DemoConfig:
     max_substep_s: float = 60.0
 
 
-HEAT_CONTROLLER_IDENTITY = {"model": "HR-DEMO1", "serial": "HR000042", "firmware_version": 1.02}
+HEAT_CONTROLLER_IDENTITY: dict[str, str | float] = {"model": "HR-DEMO1", "serial": "HR000042", "firmware_version": 1.02}
 
 
 class DemoSite:
@@ -179,8 +179,8 @@ class DemoSite:
         self._pdu_total = total
         ups.finish(dt, t, total)
         host = self.host
-        if host is not None:
-            hw = self.host_workload
+        hw = self.host_workload
+        if host is not None and hw is not None:
             hw.step(t, day, jitter)
             host.step(dt, hw.gpu_util, hw.mem_frac, room)
             it_w += host.ac_w

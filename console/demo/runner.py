@@ -142,12 +142,14 @@ class DemoRunner:
         from protocols.snmp.agent import DemoSnmpAgent
 
         c = demo_creds
+        control = self.control
+        assert control is not None, "start() creates the control before the servers"
         for s in self.config.servers:
-            svc = DemoRedfishService(self._getter(self._server_view, s.id), self.control,
+            svc = DemoRedfishService(self._getter(self._server_view, s.id), control,
                                      username=c.BMC_USER, password=c.BMC_PASSWORD, tls=self.tls)
             self.redfish[s.id] = svc
             svc.start()
-        snmp = dict(control=self.control, community_ro=c.COMMUNITY_RO, community_rw=c.COMMUNITY_RW,
+        snmp: dict[str, Any] = dict(control=control, community_ro=c.COMMUNITY_RO, community_rw=c.COMMUNITY_RW,
                     v3_user=c.V3_USER, v3_auth_key=c.V3_AUTH_KEY, v3_priv_key=c.V3_PRIV_KEY)
         self.ups_agent = DemoSnmpAgent(ups=self.ups_view, pdu=None, **snmp)
         self.ups_agent.start()
@@ -157,10 +159,10 @@ class DemoRunner:
         t = threading.Thread(target=loop.run_forever, name="heatrack-demo-modbus", daemon=True)
         t.start()
         self._threads.append(t)
-        self.modbus = HeatControllerServer.for_view(self.heat_view, self.control)
+        self.modbus = HeatControllerServer.for_view(self.heat_view, control)
         asyncio.run_coroutine_threadsafe(self.modbus.start(), loop).result(10)
         if self.config.gpu_host is not None:
-            self.nvml = SimulatedNvml(self.gpu_host_view, self.control)
+            self.nvml = SimulatedNvml(self.gpu_host_view, control)
 
     def stop(self) -> None:
         """Stop the clock and every server; safe to call twice."""

@@ -432,7 +432,7 @@ class Store:
             (status, notes, ended if ended is not None else time.time(), run_id)) and None)
 
     def start_step(self, run_id: int, name: str, started: float | None = None) -> Future[int]:
-        def op(c: sqlite3.Connection) -> int:
+        def op(c: sqlite3.Connection) -> int | None:
             seq = c.execute("SELECT coalesce(max(seq), 0) + 1 FROM steps WHERE run_id = ?",
                             (run_id,)).fetchone()[0]
             return c.execute("INSERT INTO steps (run_id, seq, name, started) VALUES (?, ?, ?, ?)",

@@ -376,14 +376,15 @@ def bits_of(point: Point, raw: int) -> dict[str, bool]:
     return {name: bool(int(raw) >> bit & 1) for bit, name in sorted(point.bits.items())}
 
 
-def check_writable(point: Point, value: float | int | bool) -> None:
-    """Raise ValueError unless ``value`` (profile unit) may be written to ``point``."""
+def check_writable(point: Point, value: Any) -> float | int | bool:
+    """``value`` (profile unit) as it may be written to ``point``; ValueError (PermissionError for
+    a read-only point) otherwise. Takes anything: it is the check untrusted values go through."""
     if not point.writable:
         raise PermissionError(f"point {point.name!r} is not writable")
     if point.type == "bool":
         if not isinstance(value, (bool, int)) or value not in (0, 1):
             raise ValueError(f"point {point.name!r} takes true/false, got {value!r}")
-        return
+        return bool(value) if isinstance(value, bool) else int(value)
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -395,6 +396,7 @@ def check_writable(point: Point, value: float | int | bool) -> None:
                          f"{point.min:g}..{point.max:g} {point.unit}")
     if point.enum and int(v) not in point.enum:
         raise ValueError(f"point {point.name!r}: {v:g} is not one of {sorted(point.enum)}")
+    return value if isinstance(value, (int, float)) else v
 
 
 # ---------------------------------------------------------------- block planning

@@ -8,10 +8,11 @@ out-of-range value, or one ``on_write`` rejects with ValueError, answers excepti
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -46,7 +47,7 @@ class HeatControllerServer:
 
     def __init__(self, profile: Profile | str | Path,
                  get_points: Callable[[], Mapping[str, PointValue]],
-                 on_write: Callable[[str, PointValue], None],
+                 on_write: Callable[[str, float | int | bool], None],
                  host: str = "127.0.0.1", port: int = 0, device_id: int | None = None) -> None:
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
         self.get_points = get_points
@@ -88,11 +89,12 @@ class HeatControllerServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port."""
-        device = SimDevice(id=self.device_id, simdata=tuple(self._simdata(t) for t in TABLE_ORDER),
-                           action=self._action)
+        coils, discrete, holding, inputs = (self._simdata(t) for t in TABLE_ORDER)
+        device = SimDevice(id=self.device_id, simdata=(coils, discrete, holding, inputs), action=self._action)
         self._server = ModbusTcpServer(device, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
-        self.port = self._server.transport.sockets[0].getsockname()[1]
+        server = cast(asyncio.Server, self._server.transport)  # pymodbus listens through asyncio's Server
+        self.port = server.sockets[0].getsockname()[1]
         return self.port
 
     async def stop(self) -> None:
@@ -142,14 +144,13 @@ class HeatControllerServer:
         covered = sum(p.count for p in touched)
         if not touched or covered != len(values):
             return ExcCodes.ILLEGAL_ADDRESS  # gaps, or a point only partly written
-        writes: list[tuple[str, PointValue]] = []
+        writes: list[tuple[str, float | int | bool]] = []
         for p in touched:
             if not p.writable or p.address < address or p.end > end:
                 return ExcCodes.ILLEGAL_ADDRESS
             words = [int(v) for v in values[p.address - address:p.end - address]]
             try:
-                value = decode(p, words)
-                check_writable(p, value)
+                value = check_writable(p, decode(p, words))
             except (ValueError, PermissionError):
                 return ExcCodes.ILLEGAL_VALUE
             writes.append((p.name, value))

@@ -49,7 +49,7 @@ from protocols.base import (
     refuse,
 )
 from protocols.redfish import parse
-from protocols.redfish.parse import Extractor, Payload, Sample
+from protocols.redfish.parse import Extractor, Payload, Sample, as_dict
 from protocols.redfish.tls import PinnedAdapter, PinStore, fetch_fingerprint
 from protocols.redfish.transport import (
     MAX_RESPONSE_BYTES,
@@ -242,7 +242,7 @@ class RedfishSource:
         target = resp.headers.get("Location", "?") if resp is not None else "?"
         hint = " (the BMC wants HTTPS: use redfish://)" if not self.spec.tls and \
             str(target).lower().startswith("https:") else ""
-        return self._err(BadData, f"{what}: HTTP {status} redirect to {_short(target)} refused: credentials "
+        return self._err(BadData, f"{what}: HTTP {status} redirect to {_short_text(str(target))} refused: credentials "
                                   f"and session go only to {self.spec.address}{hint}")
 
     def _certificate_changed(self) -> DeviceError:
@@ -320,7 +320,7 @@ class RedfishSource:
                 root = self._json(resp, ROOT)
             client.root = RisObject.parse(root)
             client.root_resp = resp
-            links = root.get("Links") if isinstance(root.get("Links"), dict) else {}
+            links = as_dict(root.get("Links"))
             sessions = parse.odata_id(links.get("Sessions"))
             client.login_url = self._path(sessions) if sessions else f"{ROOT}/SessionService/Sessions"
             self._root = root
@@ -455,8 +455,7 @@ class RedfishSource:
 
         root = self._root
         chassis_uris = self._members(parse.odata_id(root.get("Chassis")))
-        chassis = [(u, self._get(u)) for u in chassis_uris]
-        chassis = [(u, c) for u, c in chassis if c is not None]
+        chassis = [(u, c) for u in chassis_uris if (c := self._get(u)) is not None]
         primary = _primary_chassis(chassis)
         sensors: list[tuple[str, Payload, tuple[str, str, str, float]]] = []
         for uri, c in chassis:
@@ -522,8 +521,8 @@ class RedfishSource:
                 continue
             ch = prefix + parse.fan_channel(str(f.get("Id") or f_uri.rsplit("/", 1)[-1]))
             add(f_uri, f, parse.fan(ch, parse.fan_reports_rpm(f)), "Fan")
-        connectors = [(u, self._get(u)) for u in self._members(parse.odata_id(ts.get("CoolantConnectors")))]
-        connectors = [(u, cc) for u, cc in connectors if cc is not None and not _absent(cc)]
+        connectors = [(u, cc) for u in self._members(parse.odata_id(ts.get("CoolantConnectors")))
+                      if (cc := self._get(u)) is not None and not _absent(cc)]
         for cc_uri, cc in connectors:
             p = prefix if len(connectors) == 1 else \
                 prefix + parse.slug(str(cc.get("Id") or cc_uri.rsplit("/", 1)[-1])) + "_"
@@ -674,7 +673,7 @@ def _primary_chassis(chassis: list[tuple[str, Payload]]) -> str | None:
     """The chassis whose readings get bare channel names: the first one that links a
     ComputerSystem, else the first."""
     for uri, c in chassis:
-        links = c.get("Links") if isinstance(c.get("Links"), dict) else {}
+        links = as_dict(c.get("Links"))
         if links.get("ComputerSystems"):
             return uri
     return chassis[0][0] if chassis else None
@@ -684,7 +683,7 @@ def _retry_after(resp: RestResponse) -> str:
     value = (resp.getheader("Retry-After") or "").strip()
     if value.isdigit():
         return f", retry after {int(value)} s"
-    return f", retry after {_short(value)[:40]}" if value else ""
+    return f", retry after {_short_text(value, 40)}" if value else ""
 
 
 def _fmt(v: float | None) -> str:

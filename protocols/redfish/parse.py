@@ -41,6 +41,11 @@ Extractor = Callable[[Payload], list[Sample]]
 
 
 # ---------------------------------------------------------------- values
+def as_dict(value: Any) -> dict[str, Any]:
+    """An object member, or an empty one where a BMC sent null, a list or a string instead."""
+    return value if isinstance(value, dict) else {}
+
+
 def number(value: Any, where: str) -> float | None:
     """A Redfish numeric property: None stays None (no reading); strings of numbers are
     accepted (TelemetryService sends them); anything else is garbage."""
@@ -193,7 +198,7 @@ def legacy_power(prefix: str) -> Extractor:
             out.append(Sample(prefix + "chassis", "power",
                               number(pc.get("PowerConsumedWatts"), "PowerControl/0/PowerConsumedWatts"),
                               "W", LEGACY, "PowerControl/0/PowerConsumedWatts"))
-            limit = pc.get("PowerLimit") if isinstance(pc.get("PowerLimit"), dict) else {}
+            limit = as_dict(pc.get("PowerLimit"))
             out.append(Sample(prefix + "chassis", "power_limit",
                               number(limit.get("LimitInWatts"), "PowerControl/0/PowerLimit/LimitInWatts"),
                               "W", LEGACY, "PowerControl/0/PowerLimit/LimitInWatts"))
@@ -216,7 +221,7 @@ def legacy_power_limit(d: Payload) -> tuple[float | None, float | None]:
     if not controls:
         return None, None
     pc = controls[0]
-    limit = pc.get("PowerLimit") if isinstance(pc.get("PowerLimit"), dict) else {}
+    limit = as_dict(pc.get("PowerLimit"))
     return (number(limit.get("LimitInWatts"), "PowerLimit.LimitInWatts"),
             number(pc.get("PowerCapacityWatts"), "PowerCapacityWatts"))
 

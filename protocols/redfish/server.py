@@ -135,7 +135,7 @@ class _Server(ThreadingHTTPServer):
         with self.conn_lock:
             self.open_connections.add(conn)
         try:
-            self.RequestHandlerClass(conn, client_address, self)
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]  # typeshed's Self
         finally:
             with self.conn_lock:
                 self.open_connections.discard(conn)

@@ -105,11 +105,11 @@ class PinnedAdapter(BoundedAdapter):
         self.fingerprint = fingerprint.replace(":", "").lower()
         super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def init_poolmanager(self, *args, **kwargs) -> None:
         kwargs["assert_fingerprint"] = self.fingerprint
         super().init_poolmanager(*args, **kwargs)
 
-    def proxy_manager_for(self, proxy, **proxy_kwargs):  # type: ignore[no-untyped-def]
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
         # $HTTPS_PROXY connections come from a second pool that init_poolmanager never sees:
         # without this, an intercepting proxy's certificate would be accepted unchecked.
         proxy_kwargs["assert_fingerprint"] = self.fingerprint

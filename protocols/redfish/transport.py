@@ -191,7 +191,7 @@ class _WatchedHTTPConnection(HTTPConnection):
         watch_socket(sock)  # before any TLS handshake or proxy tunnel on it
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:  # a kept-alive connection: watch it for this request
             watch_socket(self.sock)
         super().request(*args, **kwargs)
@@ -203,7 +203,7 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         watch_socket(sock)
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
             watch_socket(self.sock)
         super().request(*args, **kwargs)
@@ -272,7 +272,7 @@ class SameServiceSession(requests.Session):
             raise NotSameService(f"refused to send {request.method} {url[:200]!r}: not on "
                                  f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]}")
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self._check_origin(request)
         guard = current_guard()
         if guard is None:  # used outside a worker call: a guard for this request alone
