@@ -257,7 +257,7 @@ def test_each_loop_has_its_own_engine(agents: list[DemoSnmpAgent]) -> None:
 
         asyncio.run(go())
 
-    threads = [threading.Thread(target=run, args=(n, a.port)) for n, a in zip("ab", agents, strict=True)]
+    threads = [threading.Thread(target=run, args=(n, a.port)) for n, a in zip("ab", agents[:2], strict=True)]
     for t in threads:
         t.start()
     for t in threads:
