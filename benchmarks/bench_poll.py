@@ -43,8 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from console.engine.coordinator import Coordinator
 from protocols.base import Credentials, DeviceSpec, Source
-from protocols.registry import open_source
-from protocols.views import (
+from protocols.demo_views import (
     GpuHostView,
     GpuView,
     OutletView,
@@ -53,6 +52,7 @@ from protocols.views import (
     ServerView,
     UpsView,
 )
+from protocols.registry import open_source
 
 PROTOCOLS = ("redfish", "snmp", "modbus", "nvml", "mixed")
 NETWORKED = ("redfish", "snmp", "modbus")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.store import Store
-    from console.store.store import Point
+    from console.store.store import RangePoint
 
 log = logging.getLogger("heatrack.history")
 
@@ -46,7 +46,7 @@ class History:
     buckets: tuple[Bucket, ...]
 
 
-def downsample(points: Sequence[Point], start: float, end: float, pixels: int) -> list[Bucket]:
+def downsample(points: Sequence[RangePoint], start: float, end: float, pixels: int) -> list[Bucket]:
     """At most ``pixels`` buckets of equal width over [start, end): min of the mins, max of the
     maxes, mean weighted by the samples behind each point. Empty buckets are left out (a gap)."""
     if len(points) <= pixels:

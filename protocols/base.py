@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import time
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -329,11 +328,6 @@ class ActionResult:
     readback: Any
     ok: bool
     message: str = ""
-
-
-class ControlState(enum.Enum):
-    LOCKED = "locked"
-    UNLOCKED = "unlocked"
 
 
 # ---------------------------------------------------------------- devices

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from console.demo.servers import CP_WATER
+from console.demo.compute import CP_WATER
 
 RHO_WATER = 0.99  # kg/L at loop temperatures
 

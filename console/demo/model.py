@@ -1,8 +1,8 @@
 """The demo site's physical model: one deterministic, seeded simulation in simulated time.
 
 ``DemoSite`` ties weather, workloads, servers, GPU host, power path and heat plant together,
-produces the ``protocols.views`` the demo protocol servers render and implements
-``protocols.views.DemoControl`` for their writes. Qt-free, no I/O: the caller owns the clock.
+produces the ``protocols.demo_views`` the demo protocol servers render and implements
+``protocols.demo_views.DemoControl`` for their writes. Qt-free, no I/O: the caller owns the clock.
 What the devices *report* is not decided here: the protocol servers render the views and the
 clients decode them, live or in process (``console.demo.readout``, for fast-forward).
 
@@ -17,13 +17,13 @@ import datetime as dt_
 import math
 import random
 
+from console.demo.compute import CP_WATER, GpuHost, GpuHostSpec, GpuSpec, Server, ServerSpec
 from console.demo.faults import FAULTS, check
 from console.demo.hydraulics import RHO_WATER, Plant, PlantSpec
 from console.demo.power import Pdu, PduSpec, Ups, UpsSpec
-from console.demo.servers import CP_WATER, GpuHost, GpuHostSpec, GpuSpec, Server, ServerSpec
 from console.demo.weather import Weather, WeatherSpec
 from console.demo.workload import Workload, WorkloadSpec, diurnal
-from protocols.views import (
+from protocols.demo_views import (
     GpuHostView,
     GpuView,
     HeatControllerView,

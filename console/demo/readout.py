@@ -31,6 +31,7 @@ from console.demo import credentials as demo_creds
 from console.demo.model import DemoSite
 from console.demo.sitefile import Endpoints, render
 from protocols.base import BadData, DeviceError, DeviceSpec, Reading, Unreachable
+from protocols.demo_views import GpuHostView, ServerView
 from protocols.modbus.client import ModbusSource
 from protocols.modbus.profile import BIT_TABLES
 from protocols.modbus.server import HeatControllerServer
@@ -42,7 +43,6 @@ from protocols.redfish.parse import Payload
 from protocols.snmp.agent_mibs import DeviceMib, Oid, PduMib, UpsMib, Uptime
 from protocols.snmp.client import SnmpSource
 from protocols.snmp.decode import Raw, to_raw
-from protocols.views import GpuHostView, ServerView
 
 log = logging.getLogger("heatrack.demo")
 

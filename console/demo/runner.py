@@ -28,7 +28,7 @@ from console.demo.model import DemoConfig, DemoSite
 from console.demo.readout import SiteReadout
 from console.demo.sitefile import Endpoints, render
 from protocols.base import Credentials, DeviceSpec, Reading, Source
-from protocols.views import GpuHostView, HeatControllerView, PduView, ServerView, UpsView
+from protocols.demo_views import GpuHostView, HeatControllerView, PduView, ServerView, UpsView
 
 log = logging.getLogger("heatrack.demo")
 
@@ -47,7 +47,7 @@ def fault_device(cfg: DemoConfig, fault: str) -> str:
 
 
 class _LockedControl:
-    """``protocols.views.DemoControl`` over the model, each write under the runner's lock."""
+    """``protocols.demo_views.DemoControl`` over the model, each write under the runner's lock."""
 
     def __init__(self, site: DemoSite, lock: threading.RLock) -> None:
         self._site, self._lock = site, lock

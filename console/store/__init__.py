@@ -4,7 +4,7 @@ from console.store.store import (
     AuditEntry,
     Event,
     Latest,
-    Point,
+    RangePoint,
     Run,
     SeriesInfo,
     Step,
@@ -15,5 +15,5 @@ from console.store.store import (
 )
 
 __all__ = ["MAX_ABS_VALUE",
-           "AuditEntry", "Event", "Latest", "Point", "Run", "SeriesInfo", "Step", "Store", "StoreError",
+           "AuditEntry", "Event", "Latest", "RangePoint", "Run", "SeriesInfo", "Step", "Store", "StoreError",
            "StoreVersionError", "WriterStopped"]

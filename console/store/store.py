@@ -89,7 +89,7 @@ class Latest:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Point:
+class RangePoint:
     """One point of a range: a raw sample (n = 1) or a rollup bucket (ts = bucket start)."""
 
     ts: float
@@ -774,7 +774,7 @@ class Store:
             return "1m"
         return "1h"
 
-    def range(self, key: str, start: float, end: float, resolution: str = "auto") -> list[Point]:
+    def range(self, key: str, start: float, end: float, resolution: str = "auto") -> list[RangePoint]:
         """Points of one series in [start, end): raw samples, or rollup buckets chosen by span
         (raw up to 6 h, minutes up to 7 days, hours beyond). Non-numeric samples are skipped."""
         info = self.find_series(key)
@@ -787,13 +787,13 @@ class Store:
                 "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? "
                 "AND typeof(value) IN ('integer', 'real') ORDER BY ts",
                 (info.id, int(start * 1000), int(math.ceil(end * 1000))))
-            return [Point(ts / 1000.0, v, v, v, 1) for ts, v in rows]
+            return [RangePoint(ts / 1000.0, v, v, v, 1) for ts, v in rows]
         table = {"1m": "rollup_1m", "1h": "rollup_1h"}[res]
         bucket = 60 if res == "1m" else 3600
         rows = conn.execute(
             f"SELECT ts, sum / n, min, max, n FROM {table} WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
             (info.id, (int(start) // bucket) * bucket, int(math.ceil(end))))
-        return [Point(float(ts), mean, mn, mx, n) for ts, mean, mn, mx, n in rows]
+        return [RangePoint(float(ts), mean, mn, mx, n) for ts, mean, mn, mx, n in rows]
 
     def events(self, *, since: float | None = None, unacked_only: bool = False,
                device_id: str | None = None, limit: int = 1000) -> list[Event]:

@@ -18,6 +18,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from protocols.demo_views import DemoControl, HeatControllerView
 from protocols.modbus.profile import (
     BIT_TABLES,
     Point,
@@ -27,7 +28,6 @@ from protocols.modbus.profile import (
     encode,
     load_profile,
 )
-from protocols.views import DemoControl, HeatControllerView
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pynvml
 
-from protocols.views import GpuHostView, GpuView
+from protocols.demo_views import GpuHostView, GpuView
 
 
 class GpuPowerControl(Protocol):

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from protocols.demo_views import DemoControl, ServerView
 from protocols.redfish import server_resources as rs
 from protocols.redfish.server_tls import SelfSigned, make_self_signed
-from protocols.views import DemoControl, ServerView
 
 log = logging.getLogger(__name__)
 

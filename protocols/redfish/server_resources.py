@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from protocols.views import GpuView, ServerView
+from protocols.demo_views import GpuView, ServerView
 
 ROOT = "/redfish/v1"
 SYSTEM_ID = "1"

@@ -28,8 +28,8 @@ from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.smi import error as smi_error
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
+from protocols.demo_views import DemoControl, PduView, UpsView
 from protocols.snmp.agent_mibs import DeviceMib, Oid, PduMib, UpsMib, Uptime, Value
-from protocols.views import DemoControl, PduView, UpsView
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pyasn1.type import univ
 from pysnmp.proto import rfc1902
 from pysnmp.smi import error as smi_error
 
-from protocols.views import DemoControl, OutletView, PduView, UpsView
+from protocols.demo_views import DemoControl, OutletView, PduView, UpsView
 
 Oid = tuple[int, ...]
 Value = Any  # a pyasn1 SNMP value (rfc1902.*)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from console.demo import FAULTS, DemoConfig, DemoSite
+from console.demo.compute import THR_HW_SLOW, THR_SW_POWER, THR_SW_THERMAL
 from console.demo.model import HEAT_WRITABLE, default_servers
 from console.demo.readout import SiteReadout
-from console.demo.servers import THR_HW_SLOW, THR_SW_POWER, THR_SW_THERMAL
 from console.demo.workload import WorkloadSpec
 from protocols.base import QUANTITY_UNITS, Reading
 
@@ -103,7 +103,7 @@ def test_heat_plant_books_close() -> None:
 def test_demo_site_implements_demo_control() -> None:
     import inspect
 
-    from protocols.views import DemoControl
+    from protocols.demo_views import DemoControl
     site = DemoSite()
     methods = [(n, f) for n, f in inspect.getmembers(DemoControl, inspect.isfunction)
                if not n.startswith("_")]

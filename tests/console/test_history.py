@@ -10,21 +10,21 @@ import pytest
 
 from console.history import HistoryService, downsample
 from console.store import Store, StoreError
-from console.store.store import Point
+from console.store.store import RangePoint
 from protocols.base import Reading
 
 T0 = 1_767_225_600.0  # whole hour
 
 
 def test_downsample_keeps_extremes_and_weights_the_mean() -> None:
-    pts = [Point(T0 + i, float(i), float(i), float(i), 1) for i in range(100)]
-    pts[37] = Point(T0 + 37, 37.0, -50.0, 900.0, 1)  # a spike inside a bucket must survive
+    pts = [RangePoint(T0 + i, float(i), float(i), float(i), 1) for i in range(100)]
+    pts[37] = RangePoint(T0 + 37, 37.0, -50.0, 900.0, 1)  # a spike inside a bucket must survive
     b = downsample(pts, T0, T0 + 100, 10)
     assert len(b) == 10 and [x.n for x in b] == [10] * 10
     assert b[3].min == -50.0 and b[3].max == 900.0
     assert b[0].mean == pytest.approx(4.5) and b[0].ts == T0
     # rollup buckets carry their sample counts: the mean is weighted by them
-    w = downsample([Point(T0, 10.0, 10.0, 10.0, 1), Point(T0 + 1, 20.0, 20.0, 20.0, 3)], T0, T0 + 2, 1)
+    w = downsample([RangePoint(T0, 10.0, 10.0, 10.0, 1), RangePoint(T0 + 1, 20.0, 20.0, 20.0, 3)], T0, T0 + 2, 1)
     assert w[0].mean == pytest.approx(17.5) and w[0].n == 4
     # few points: returned as they are
     assert len(downsample(pts[:5], T0, T0 + 100, 10)) == 5

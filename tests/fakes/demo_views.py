@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from protocols.views import PduView, UpsView
+from protocols.demo_views import PduView, UpsView
 
 
 class ViewSite:

@@ -146,7 +146,7 @@ def test_device_failure_when_the_model_breaks() -> None:
 
 
 def test_for_view_wires_a_heat_controller_view_to_demo_control() -> None:
-    from protocols.views import HeatControllerView
+    from protocols.demo_views import HeatControllerView
 
     view = HeatControllerView(id="heat1", points={"supply_temp": 41.5, "tank_max_temp": 75.0})
     calls: list[tuple[str, str, Any]] = []

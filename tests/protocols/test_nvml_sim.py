@@ -8,9 +8,9 @@ import pynvml
 import pytest
 
 from protocols.base import ActionRefused, DeviceSpec, SetPowerLimit, Unreachable
+from protocols.demo_views import GpuHostView, GpuView
 from protocols.nvml.client import NvmlSource, NvmlUnavailable
 from protocols.nvml.sim import SimulatedNvml
-from protocols.views import GpuHostView, GpuView
 
 SPEC = DeviceSpec(id="demo-gpus", kind="gpu_host", protocol="nvml", address="")
 

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from protocols.demo_views import GpuView, PsuView, ServerView
 from protocols.redfish.server import DemoRedfishService
 from protocols.redfish.server_resources import FAN_MAX_RPM
-from protocols.views import GpuView, PsuView, ServerView
 from tests.support import tcp_open, wait_until
 
 

@@ -30,8 +30,8 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto.rfc1905 import EndOfMibView
 
+from protocols.demo_views import OutletView, PduView, UpsView
 from protocols.snmp.agent import DemoSnmpAgent
-from protocols.views import OutletView, PduView, UpsView
 from tests.fakes.demo_views import ViewSite
 
 UPS = "1.3.6.1.2.1.33.1"

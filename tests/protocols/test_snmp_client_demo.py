@@ -23,9 +23,9 @@ from protocols.base import (
     Source,
     UpsSelfTest,
 )
+from protocols.demo_views import OutletView, PduView, UpsView
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
-from protocols.views import OutletView, PduView, UpsView
 from tests.fakes.demo_views import ViewSite
 
 RO, RW = "demo-ro", "demo-rw"
