@@ -26,7 +26,7 @@ from console.store import Store
 from protocols.base import BadData, Credentials, DeviceSpec, Reading
 from protocols.modbus.profile import load_profile
 from protocols.modbus.server import HeatControllerServer
-from tests.console.test_engine_engine import device, site_toml
+from tests.fakes.sites import device, site_toml
 from tests.support import REPO, wait_until
 
 HEATRACK = str(REPO / ".venv" / "bin" / "heatrack")

@@ -16,8 +16,8 @@ from console.engine.coordinator import STALE_PERIODS
 from console.engine.plausibility import PlausibilityGuard
 from console.store import Store
 from protocols.base import DeviceSpec, Reading
-from tests.console.test_engine_coordinator import FakeEvents, make, reading
-from tests.console.test_engine_engine import three_device_site
+from tests.fakes.engine import FakeEvents, make, reading
+from tests.fakes.sites import three_device_site
 from tests.support import wait_until
 
 

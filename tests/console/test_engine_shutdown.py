@@ -15,7 +15,8 @@ import pytest
 from console.engine import Engine
 from console.site import parse_site
 from protocols.base import Credentials, DeviceSpec, Reading
-from tests.console.test_engine_engine import FakeSource, FakeStore, device, site_toml
+from tests.fakes.engine import FakeSource
+from tests.fakes.sites import FakeStore, device, site_toml
 from tests.hostile_http import HostileServer
 from tests.support import REPO, wait_until
 

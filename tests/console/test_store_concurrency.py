@@ -169,7 +169,7 @@ def _without_write_permission() -> list[str]:
 
 
 def _log_site(tmp_path: Path) -> Path:
-    from tests.console.test_engine_engine import device, site_toml
+    from tests.fakes.sites import device, site_toml
 
     site = tmp_path / "site.toml"
     site.write_text(site_toml([
