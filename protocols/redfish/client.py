@@ -491,7 +491,10 @@ class RedfishSource:
 
         # Sensors only where no subsystem resource already reports that channel/quantity
         # (keeps polls cheap); legacy only where it adds something the new model lacks.
-        covered = {(s.channel, s.quantity): s.rank for p in m.probes for s in p.extract(seen[p.uri])}
+        covered: dict[tuple[str, str], int] = {}  # the best rank anyone reports each with
+        for p in m.probes:
+            for s in p.extract(seen[p.uri]):
+                covered[(s.channel, s.quantity)] = max(s.rank, covered.get((s.channel, s.quantity), -1))
         # A Sensor that an excerpt already quotes (its DataSourceUri) is the same reading again.
         quoted = {u for p in m.probes for u in parse.data_source_uris(seen[p.uri])}
         for s_uri, s, (ch, q, unit, factor) in sensors:

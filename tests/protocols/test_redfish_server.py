@@ -537,3 +537,29 @@ def test_stop_releases_hung_handlers_and_the_port(model: FakeModel) -> None:
             reply = b""
         assert reply == b""  # closed (FIN or RST), never an HTTP reply
     wait_until(lambda: not tcp_open(port), 2.0, "port released")
+
+
+def test_a_client_polls_no_legacy_resource_the_new_model_covers(bmc: DemoRedfishService) -> None:
+    """Our BMC serves both models, with every legacy value also in the new one: discovery must
+    drop Thermal and Power (two GETs per poll for nothing; a bug once ranked by the last probe)."""
+    import asyncio
+
+    from protocols.base import Credentials, DeviceSpec
+    from protocols.redfish.client import RedfishSource
+
+    spec = DeviceSpec(id="srv1", kind="server", protocol="redfish", address=f"127.0.0.1:{bmc.port}",
+                      credentials=Credentials(USER, PASSWORD), timeout_s=5.0)
+
+    async def go() -> tuple[list[str], list[str]]:
+        src = RedfishSource(spec)
+        try:
+            readings = await src.poll()
+            assert src.map is not None
+            return list(src.map.uris), [src.provenance[r.series_key] for r in readings]
+        finally:
+            await src.close()
+
+    uris, provenance = asyncio.run(go())
+    legacy = [u for u in uris if u.endswith(("/Thermal", "/Power"))]
+    assert legacy == [], f"polled though every value they give is discarded: {legacy}"
+    assert not any("/Thermal#" in p or "/Power#" in p for p in provenance)
