@@ -493,8 +493,9 @@ class RedfishSource:
         # (keeps polls cheap); legacy only where it adds something the new model lacks.
         covered: dict[tuple[str, str], int] = {}  # the best rank anyone reports each with
         for p in m.probes:
-            for s in p.extract(seen[p.uri]):
-                covered[(s.channel, s.quantity)] = max(s.rank, covered.get((s.channel, s.quantity), -1))
+            for smp in p.extract(seen[p.uri]):
+                key = (smp.channel, smp.quantity)
+                covered[key] = max(smp.rank, covered.get(key, -1))
         # A Sensor that an excerpt already quotes (its DataSourceUri) is the same reading again.
         quoted = {u for p in m.probes for u in parse.data_source_uris(seen[p.uri])}
         for s_uri, s, (ch, q, unit, factor) in sensors:
