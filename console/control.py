@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from console.safe_text import shown
 from console.site import Device, Site
 from protocols.base import (
     ACTIONS,
@@ -46,6 +45,7 @@ from protocols.base import (
 )
 from protocols.modbus.profile import Profile, ProfileError, load_profile
 from protocols.plausibility import range_of
+from protocols.safe_text import shown
 
 log = logging.getLogger("heatrack.control")
 

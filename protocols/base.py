@@ -6,6 +6,8 @@ import math
 import time
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from protocols.safe_text import shown as _shown
+
 # Quantity -> canonical unit (DESIGN.md). Clients convert before they emit.
 QUANTITY_UNITS: dict[str, str] = {
     "temperature": "°C",
@@ -106,16 +108,6 @@ OUTLET_STATES = ("on", "off", "cycle")
 
 def _real(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _shown(v: Any) -> str:
-    """A bounded, printable repr of an untrusted value (its own repr may even raise)."""
-    try:
-        text = repr(v)
-    except Exception:  # noqa: BLE001 - any failure: name the type instead
-        text = f"<{type(v).__name__}>"
-    text = text if text.isprintable() else text.encode("unicode_escape", "replace").decode("ascii")
-    return text if len(text) <= 80 else text[:79] + "…"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from console.engine.events import EventSink, record_event
-from console.safe_text import printable, shown
 from protocols.base import Reading
 from protocols.plausibility import problem
+from protocols.safe_text import printable, shown
 
 log = logging.getLogger("heatrack.engine")
 
