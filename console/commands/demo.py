@@ -193,7 +193,7 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
         try:
             session.flush()
         except StoreError:
-            if stored and not store.refused_batches:
+            if stored:
                 raise
             stored = False
         session.close()

@@ -126,8 +126,7 @@ def log_command(args: argparse.Namespace) -> int:
             session.flush()  # everything polled so far reaches the disk, Ctrl-C or not
         except StoreError as e:
             store_failed = True
-            if session.recorder.failed is None and not session.store.refused_batches:
-                # else the recorder already said why, and stopped
+            if session.recorder.failed is None:  # else the recorder already said why, and stopped
                 print(f"heatrack log: not everything polled was stored: {e}", file=sys.stderr, flush=True)
         session.close()
     for line in summary_lines(statuses, time.monotonic() - started):

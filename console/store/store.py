@@ -227,9 +227,6 @@ class Store:
         self.max_queued_rows = max_queued_rows
         self.dropped_rows = 0
         self.rejected_rows = 0  # readings with an impossible timestamp (written by the writer only)
-        # batches add_readings refused because the writer had stopped (each caller got a
-        # StoreError naming the cause; a CLI that printed it need not print it again)
-        self.refused_batches = 0
         self._queued_rows = 0  # accepted, not yet committed
         self._dropping = False
         self._on_commit = on_commit
@@ -377,8 +374,6 @@ class Store:
         if not batch:
             return
         with self._put_lock:
-            if self._error is not None:
-                self.refused_batches += 1
             self._check_open()
             if self._queued_rows + len(batch) <= self.max_queued_rows:
                 self._queued_rows += len(batch)

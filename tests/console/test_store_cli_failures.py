@@ -5,12 +5,14 @@ with ``PRAGMA max_page_count`` on the writer's connection, the lock is a second 
 holding ``BEGIN IMMEDIATE``."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,29 @@ def read_until(proc: subprocess.Popen[str], text: str, timeout: float = 30) -> N
     wait_until(saw, timeout=timeout, what=f"{text!r} on stdout (saw {seen!r})", proc=proc)
 
 
+@contextlib.contextmanager
+def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """Never leave ``proc`` running when the test ends, whatever failed."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def locked_by_another_program(db: Path) -> Iterator[sqlite3.Connection]:
+    """Hold ``db``'s write lock (BEGIN IMMEDIATE) as another program might for minutes."""
+    other = sqlite3.connect(db, isolation_level=None, timeout=5)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield other
+    finally:
+        other.rollback()
+        other.close()
+
+
 def samples(db: Path) -> int:
     with sqlite3.connect(db, timeout=5) as c:
         return c.execute("SELECT count(*) FROM samples").fetchone()[0]
@@ -93,23 +118,14 @@ def test_log_on_a_full_disk_ends_with_one_line(tmp_path: Path, heat_server: int)
 def test_log_on_a_database_locked_by_another_program(tmp_path: Path, heat_server: int) -> None:  # noqa: F811
     site, db = write_site(tmp_path, heat_server), tmp_path / "locked.db"
     p = start("locked:1", "log", "--site", str(site), "--db", str(db), "--duration", "60s")
-    other = None
-    try:
+    with reaped(p):
         read_until(p, "heat1 ok")
         wait_until(lambda: db.exists() and samples(db) > 0, timeout=20, what="a first commit")
-        other = sqlite3.connect(db, isolation_level=None, timeout=5)
-        other.execute("BEGIN IMMEDIATE")  # and keep it, as another program might for minutes
-        before = other.execute("SELECT count(*) FROM samples").fetchone()[0]
-        t0 = time.monotonic()
-        out, err = p.communicate(timeout=30)
-        elapsed = time.monotonic() - t0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        if other is not None:
-            other.rollback()
-            other.close()
+        with locked_by_another_program(db) as other:
+            before = other.execute("SELECT count(*) FROM samples").fetchone()[0]
+            t0 = time.monotonic()
+            out, err = p.communicate(timeout=30)
+            elapsed = time.monotonic() - t0
     assert p.returncode == 1, (out, err)
     # busy timeout 1 s + one commit interval + a poll, not the 60 s asked for
     assert elapsed < 8, f"took {elapsed:.1f} s"
@@ -147,24 +163,15 @@ def test_demo_honours_sigterm_while_the_database_is_locked(tmp_path: Path) -> No
     db = tmp_path / "demo-locked.db"
     # paced at 1000x, 30 simulated days would take 43 minutes of wall time
     p = start("locked:2", "demo", "--headless", "--duration", "30d", "--speed", "1000", "--db", str(db))
-    other = None
-    try:
+    with reaped(p):
         read_until(p, "mode: fast-forward")
         wait_until(lambda: db.exists() and samples(db) > 0, timeout=30, what="a first commit")
-        other = sqlite3.connect(db, isolation_level=None, timeout=5)
-        other.execute("BEGIN IMMEDIATE")
-        before = other.execute("SELECT count(*) FROM samples").fetchone()[0]
-        p.send_signal(signal.SIGTERM)
-        t0 = time.monotonic()
-        out, err = p.communicate(timeout=30)
-        elapsed = time.monotonic() - t0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        if other is not None:
-            other.rollback()
-            other.close()
+        with locked_by_another_program(db) as other:
+            before = other.execute("SELECT count(*) FROM samples").fetchone()[0]
+            p.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            out, err = p.communicate(timeout=30)
+            elapsed = time.monotonic() - t0
     assert elapsed < 2 + 5, f"took {elapsed:.1f} s after SIGTERM"
     assert "Traceback" not in err, err
     lines = problem_lines(err)
