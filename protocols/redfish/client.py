@@ -213,9 +213,9 @@ class RedfishSource:
             if isinstance(cause, NotSameService):
                 return self._err(BadData, f"{what}: {cause}")
             if isinstance(cause, ResponseTooLarge):
-                return self._err(BadData, f"{what}: {cause} (max_response_bytes)")
+                return self._err(BadData, f"{_naming(what, cause)} (max_response_bytes)")
             if isinstance(cause, (DeadlineExceeded, Aborted)):
-                return self._err(Unreachable, f"{what}: {cause}")
+                return self._err(Unreachable, _naming(what, cause))
             if isinstance(cause, requests.exceptions.SSLError) and "ingerprint" in str(cause):
                 return self._certificate_changed()
             if isinstance(cause, requests.exceptions.SSLError):
@@ -696,6 +696,12 @@ def _fmt(v: float | None) -> str:
 
 def _short_text(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _naming(what: str, cause: BaseException) -> str:
+    """``cause`` prefixed with the request, unless the transport already named it."""
+    text = str(cause)
+    return text if text.startswith(what) else f"{what}: {text}"
 
 
 def _short(exc: BaseException) -> str:

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from redfish.rest.v1 import RetriesExhaustedError
 
 from protocols.base import BadData, Credentials, DeviceSpec, Unreachable
 from protocols.redfish.client import RedfishSource
-from protocols.redfish.transport import MAX_RESPONSE_BYTES
+from protocols.redfish.transport import MAX_RESPONSE_BYTES, Aborted, DeadlineExceeded, ResponseTooLarge
 from tests.hostile_http import HostileServer, redfish_root
 from tests.protocols.test_redfish_faults import poll
 
@@ -84,6 +85,22 @@ def test_a_dripping_bmc_fails_within_the_request_deadline(hostile: Any, headers_
         poll(rf_spec(srv.address, timeout_s=1.0))
     assert time.monotonic() - t0 < 2.5
     assert srv.bytes_sent < 200  # it really was dripping (the header block is 78 bytes)
+
+
+@pytest.mark.parametrize("cause", [
+    DeadlineExceeded("GET /redfish/v1/Chassis/1/ThermalSubsystem/ThermalMetrics: no complete answer within 3 s"),
+    Aborted("GET /redfish/v1/Chassis/1/ThermalSubsystem/ThermalMetrics: the caller stopped waiting"),
+    ResponseTooLarge("GET /redfish/v1/Chassis/1/ThermalSubsystem/ThermalMetrics: response is over the limit"),
+    Aborted("the caller stopped waiting"),
+], ids=["deadline", "aborted", "too-large", "aborted-unnamed"])
+def test_a_transport_failure_names_the_request_once(cause: Exception) -> None:
+    """The transport names the request already; the window showed "GET /x: GET /x: no complete
+    answer ..." when the client prefixed it again. One that does not name it still gets it."""
+    what = "GET /redfish/v1/Chassis/1/ThermalSubsystem/ThermalMetrics"
+    wrapped = RetriesExhaustedError()
+    wrapped.__cause__ = cause
+    err = RedfishSource(rf_spec("127.0.0.1:1"))._map_exception(wrapped, what)
+    assert str(err).count(what) == 1, str(err)
 
 
 def test_a_poll_given_up_on_ends_its_worker_at_once(hostile: Any) -> None:
