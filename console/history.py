@@ -16,11 +16,15 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from console.store import Store
-    from console.store.store import RangePoint
+    from console.store.store import AuditEntry, Event, RangePoint
+
+T = TypeVar("T")
 
 log = logging.getLogger("heatrack.history")
 
@@ -92,14 +96,34 @@ class HistoryService:
             raise RuntimeError("history service is closed")
         return self._pool.submit(self._read, key, float(start), float(end), pixels, resolution)
 
-    def _read(self, key: str, start: float, end: float, pixels: int, resolution: str) -> History:
-        from console.store import Store
+    def events(self, *, since: float | None = None, device_id: str | None = None,
+               limit: int = 1000) -> Future[list[Event]]:
+        """Recorded events, newest first (the events table, a device page)."""
+        return self._submit(lambda s: s.events(since=since, device_id=device_id, limit=limit))
 
+    def audit_log(self, *, since: float | None = None, limit: int = 1000) -> Future[list[AuditEntry]]:
+        """Audit rows, newest first (the audit view)."""
+        return self._submit(lambda s: s.audit_log(since=since, limit=limit))
+
+    def _submit(self, fn: Callable[[Store], T]) -> Future[T]:
+        if self._closed.is_set():
+            raise RuntimeError("history service is closed")
+        return self._pool.submit(self._with_store, fn)
+
+    def _with_store(self, fn: Callable[[Store], T]) -> T:
         if self._closed.is_set():
             raise RuntimeError("history service is closed")
         if self._store is None:
+            from console.store import Store
+
             self._store = Store(self.path, readonly=True)
-        store = self._store
+        return fn(self._store)
+
+    def _read(self, key: str, start: float, end: float, pixels: int, resolution: str) -> History:
+        return self._with_store(lambda store: self._fold(store, key, start, end, pixels, resolution))
+
+    @staticmethod
+    def _fold(store: Store, key: str, start: float, end: float, pixels: int, resolution: str) -> History:
         res = store.resolution_for(end - start) if resolution == "auto" else resolution
         info = store.find_series(key)
         points = store.range(key, start, end, res) if info is not None else []

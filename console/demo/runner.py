@@ -300,6 +300,12 @@ class DemoRunner:
             self._model().clear(fault)
         log.info("demo: fault %s cleared", fault)
 
+    @property
+    def active_faults(self) -> frozenset[str]:
+        """The faults in force now (the window's demo panel)."""
+        with self.lock:
+            return frozenset(self._model().faults)
+
     def advance(self, dt_s: float) -> list[tuple[str, float]]:
         """Step the model ``dt_s`` simulated seconds, stopping at each scheduled fault's time
         to inject it. Returns the faults that fired."""

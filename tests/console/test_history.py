@@ -89,3 +89,23 @@ def test_close_does_not_wait_for_queued_queries(tmp_path: Path) -> None:
     hs.close()
     assert time.monotonic() - t < 5
     assert all(f.done() for f in futs)
+
+
+def test_events_and_audit_are_read_off_the_callers_thread_newest_first(tmp_path: Path) -> None:
+    db = tmp_path / "site.db"
+    with Store(db) as writer:
+        writer.add_event(100.0, "alarm", "heat1", "pump_fault", "pump tripped").result(5)
+        writer.add_event(200.0, "info", "heat1", "recovered", "pump running").result(5)
+        writer.audit("ana", "set_power_limit", "srv1", 500, 400, "ok").result(5)
+        writer.flush()
+        hist = HistoryService(db)
+        try:
+            events = hist.events(device_id="heat1").result(5)
+            assert [(e.kind, e.severity) for e in events] == [("recovered", "info"), ("pump_fault", "alarm")]
+            assert [e.message for e in hist.events(since=150.0).result(5)] == ["pump running"]
+            audit = hist.audit_log().result(5)
+            assert [(a.actor, a.action, a.target, a.result) for a in audit] == [("ana", "set_power_limit", "srv1", "ok")]
+        finally:
+            hist.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            hist.events()
