@@ -1,0 +1,23 @@
+"""The window's pages, in tab order. Each entry names a view class (``console.ui.context.View``)
+built from the window's ``ViewContext``; the window imports them when it opens, so a page is
+added here and nowhere else. The name is what ``ViewContext.navigate`` switches to."""
+from __future__ import annotations
+
+import importlib
+
+from console.ui.context import ViewFactory
+
+# (name, "module:Class"); kept in the order a person reads the site: overview first,
+# then the process areas, then the unit pages and the records
+PAGES: list[tuple[str, str]] = [
+    # pages are registered here as they land
+]
+
+
+def load(spec: str) -> ViewFactory:
+    module, _, cls = spec.partition(":")
+    factory: ViewFactory = getattr(importlib.import_module(module), cls)
+    return factory
+
+
+__all__ = ["PAGES", "load"]
