@@ -79,7 +79,7 @@ Subscriber = Callable[[Change], None]
 @dataclasses.dataclass(slots=True)
 class _Series:
     reading: Reading
-    fresh_at: float | None  # monotonic arrival; None when only known from the store
+    fresh_at: float | None  # monotonic arrival of this answer; None when only known from the store
 
 
 class LiveSite:
@@ -116,7 +116,7 @@ class LiveSite:
         with self._lock:
             self._status[batch.device_id] = batch.status
             for r in batch.readings:
-                self._series[r.series_key] = _Series(r, now if r.value is not None else None)
+                self._series[r.series_key] = _Series(r, now)
         self._publish(Change(batch.device_id, batch.readings))
 
     def on_event(self, event: RecordedEvent) -> None:
@@ -167,11 +167,9 @@ class LiveSite:
         r = s.reading
         if status is not None and status.state not in (DeviceState.OK, DeviceState.STALE, DeviceState.PENDING):
             return status.state.value
-        if s.fresh_at is None:
-            return NO_VALUE if r.value is None and status is not None and status.available else STALE
-        if is_stale(now - s.fresh_at, self._interval.get(r.device_id, 0.0)):
-            return STALE
-        return OK
+        if s.fresh_at is None or is_stale(now - s.fresh_at, self._interval.get(r.device_id, 0.0)):
+            return STALE  # only known from the store, or the device stopped mentioning it
+        return NO_VALUE if r.value is None else OK
 
     def series(self, device_id: str | None = None) -> list[SeriesState]:
         """Every known series (of one device), sorted by key, with its state decided now."""

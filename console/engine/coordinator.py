@@ -3,8 +3,9 @@
 Modelled on Home Assistant's DataUpdateCoordinator (notes/peers-and-style.md §3/§4): typed
 failures map to a small state machine, a line is logged (and a store event written) only when
 the state changes, unreachable devices back off exponentially, an auth failure stops polling
-until someone asks again, and every series remembers when it was last fresh so a view can show
-"stale" instead of an old value. Clock and sleep are injectable so tests never sleep.
+until someone asks again. Whether each *series* is fresh is the live model's business
+(``console.live``), decided with this module's ``is_stale`` rule; the coordinator only says
+whether the *device* has answered lately. Clock and sleep are injectable so tests never sleep.
 """
 from __future__ import annotations
 
@@ -88,7 +89,6 @@ class DeviceStatus:
     polls: int = 0
     failures: int = 0
     readings: int = 0  # readings delivered since start
-    stale_series: tuple[str, ...] = ()
     implausible: int = 0  # readings dropped as physically impossible since start
     implausible_series: tuple[str, ...] = ()  # series whose values are implausible now
 
@@ -169,7 +169,6 @@ class Coordinator:
         self._poll_duration: float | None = None
         self._next_due: float | None = None  # monotonic
         self._last_start: float | None = None
-        self._series: dict[str, float] = {}  # series key -> monotonic time of its last value
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._resume = False  # a refresh asked to poll a stopped (auth-failed) device again
@@ -193,16 +192,9 @@ class Coordinator:
     def state(self) -> DeviceState:
         return self._state
 
-    def stale_series(self, now: float | None = None) -> list[str]:
-        """Series seen before but not refreshed for STALE_PERIODS poll periods."""
-        now = self._clock() if now is None else now
-        with self._lock:
-            return sorted(k for k, t in self._series.items() if is_stale(now - t, self.interval))
-
     def status(self) -> DeviceStatus:
         """A consistent snapshot; callable from any thread."""
         now = self._clock()
-        stale = tuple(self.stale_series(now))
         with self._lock:
             state = self._state
             if (state is DeviceState.OK and self._last_success_mono is not None
@@ -216,7 +208,7 @@ class Coordinator:
                 last_success=self._last_success, last_error=self._last_error,
                 last_error_ts=self._last_error_ts, consecutive_failures=self._failures_in_row,
                 next_poll=next_poll, poll_duration=self._poll_duration, polls=self._polls,
-                failures=self._failures, readings=self._readings, stale_series=stale,
+                failures=self._failures, readings=self._readings,
                 implausible=self._plausible.dropped, implausible_series=self._plausible.series,
             )
 
@@ -273,9 +265,6 @@ class Coordinator:
                 self._last_success_mono = end
                 self._last_success = self._wall()
                 self._readings += len(readings)
-                for r in readings:
-                    if r.value is not None:
-                        self._series[r.series_key] = end
             else:
                 new = classify(error)
                 message = str(error)

@@ -22,7 +22,7 @@ from protocols.base import (
     Reading,
     Unreachable,
 )
-from tests.fakes.engine import ADDR, FakeSource, ManualClock, Outcome, make, reading, unreachable
+from tests.fakes.engine import ADDR, FakeSource, ManualClock, Outcome, make, reading, unreachable, watched
 
 OK = [reading("d1", "inlet", 21.5), reading("d1", "exhaust", 35.0)]
 
@@ -212,36 +212,43 @@ def test_unexpected_exception_is_faulty_not_a_crash(caplog: pytest.LogCaptureFix
 
 
 # ---------------------------------------------------------------- staleness
+# Series staleness is decided in one place, the live model, fed by the coordinator's batches;
+# the coordinator only says whether the device answered lately.
 def test_series_stale_after_three_missed_periods() -> None:
     only_inlet = [reading("d1", "inlet", 22.0)]
-    gone = [reading("d1", "inlet", 22.0), reading("d1", "exhaust", None)]  # None: no reading
-    c, clock, _, _ = make([OK, only_inlet, gone, only_inlet, only_inlet])
+    gone = [reading("d1", "inlet", 22.0), reading("d1", "exhaust", None)]  # None: cannot measure now
+    c, clock, _, _ = make([OK, only_inlet, gone] + [only_inlet] * 5)
+    live = watched(c, clock)
+    exhaust = OK[1].series_key
 
-    async def go() -> list[list[str]]:
+    async def go() -> list[dict[str, str]]:
         out = []
-        for _ in range(5):
+        for _ in range(8):
             await c.poll_once()
-            out.append(c.stale_series())
+            out.append({s.key: s.state for s in live.series("d1")})
             clock.t += c.interval
         return out
 
-    stale = asyncio.run(go())
-    exhaust = OK[1].series_key
-    # exhaust last fresh at poll 0; stale once more than STALE_PERIODS periods have passed
-    assert [exhaust in s for s in stale] == [i > STALE_PERIODS for i in range(5)]
-    assert all(OK[0].series_key not in s for s in stale)
-    assert c.status().stale_series == (exhaust,)
+    seen = asyncio.run(go())
+    # exhaust: a value at poll 0, "no value" at poll 2, then never mentioned again: stale once
+    # more than STALE_PERIODS periods have passed since the device last said anything about it
+    assert [x[exhaust] for x in seen] == ["ok", "ok", "no_value", "no_value", "no_value", "no_value",
+                                          "stale", "stale"]
+    assert all(x[OK[0].series_key] == "ok" for x in seen)
+    assert c.status().state is DeviceState.OK  # the device answers: only the series is stale
 
 
 def test_unreachable_device_goes_stale_everywhere_and_ok_without_polls_is_stale() -> None:
     c, clock, _, _ = make([OK, unreachable()])
+    live = watched(c, clock)
     asyncio.run(c.poll_once())
     clock.t += (STALE_PERIODS + 0.5) * c.interval
     st = c.status()  # nothing polled meanwhile (a stalled loop): shown stale, not ok
     assert st.state is DeviceState.STALE and not st.available
-    assert set(st.stale_series) == {r.series_key for r in OK}
-    b = asyncio.run(c.poll_once())  # now it fails: unreachable, its series stay stale
-    assert b.status.state is DeviceState.UNREACHABLE and set(b.status.stale_series) == set(st.stale_series)
+    assert {s.key: s.state for s in live.series("d1")} == {r.series_key: "stale" for r in OK}
+    b = asyncio.run(c.poll_once())  # now it fails: unreachable, its series say so
+    assert b.status.state is DeviceState.UNREACHABLE
+    assert {s.key: s.state for s in live.series("d1")} == {r.series_key: "unreachable" for r in OK}
 
 
 # ---------------------------------------------------------------- refresh / actions

@@ -16,7 +16,7 @@ from console.engine.coordinator import STALE_PERIODS
 from console.engine.plausibility import PlausibilityGuard
 from console.store import Store
 from protocols.base import DeviceSpec, Reading
-from tests.fakes.engine import FakeEvents, make, reading
+from tests.fakes.engine import FakeEvents, make, reading, watched
 from tests.fakes.sites import three_device_site
 from tests.support import wait_until
 
@@ -115,6 +115,7 @@ def test_a_failing_event_sink_does_not_stop_the_screen() -> None:
 def test_the_coordinator_hands_on_only_plausible_readings() -> None:
     bad = reading("d1", "exhaust", 1e308)
     c, clock, _, events = make([[reading("d1", "inlet", 21.5), bad]])
+    live = watched(c, clock)
     got: list[Reading] = []
     c.add_listener(lambda b: got.extend(b.readings))
 
@@ -128,22 +129,27 @@ def test_the_coordinator_hands_on_only_plausible_readings() -> None:
     status = c.status()
     assert status.implausible == STALE_PERIODS + 2 and status.implausible_series == (bad.series_key,)
     assert [e[3] for e in events.events] == ["faulty_data"]
-    assert bad.series_key not in c.stale_series()  # never fresh: nothing old to show as stale
+    assert live.get(bad.series_key) is None  # never fresh: nothing old to show as stale
 
 
 def test_a_series_turning_implausible_goes_stale() -> None:
     good, bad = reading("d1", "exhaust", 35.0), reading("d1", "exhaust", 3263.9)
     c, clock, _, _ = make([[good]] + [[bad]] * 10)
+    live = watched(c, clock)
 
     async def go() -> list[bool]:
         out = []
         for _ in range(STALE_PERIODS + 3):
             await c.poll_once()
-            out.append(good.series_key in c.stale_series())
+            s = live.get(good.series_key)
+            out.append(s is not None and s.state == "stale")
             clock.t += c.interval
         return out
 
-    assert asyncio.run(go())[-1] is True  # shown stale, never as 3263.9 °C
+    seen = asyncio.run(go())
+    assert seen[0] is False and seen[-1] is True  # shown stale, never as 3263.9 °C
+    s = live.get(good.series_key)
+    assert s is not None and s.value == 35.0
 
 
 # ---------------------------------------------------------------- end to end, real store

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from console.engine.coordinator import Coordinator
+from console.live import LiveSite
+from console.site import parse_site
 from protocols.base import DeviceSpec, Reading, Unreachable
 
 ADDR = "127.0.0.1:1"
@@ -111,3 +113,18 @@ def make(script: Iterable[Outcome], *, interval: float = 10.0, rng: float = 0.5,
 
 def unreachable(what: str = "connection refused") -> Unreachable:
     return Unreachable("d1", ADDR, what)
+
+
+def watched(c: Coordinator, clock: FakeClock) -> LiveSite:
+    """A live model of one device ``d1`` polled every ``c.interval`` s, fed by ``c`` on the
+    same fake clock: where series staleness is decided (the coordinator does not track it)."""
+    from tests.fakes.sites import site_toml
+
+    text = site_toml([f'[[devices]]\nid = "d1"\nkind = "server"\nprotocol = "redfish"\n'
+                      f'address = "{ADDR}"\npoll_interval = "{c.interval:g}s"\n',
+                      '[[devices]]\nid = "heat1"\nkind = "heat_controller"\nprotocol = "modbus"\n'
+                      'address = "127.0.0.1:1502"\n'])
+    site = parse_site(text.replace('servers = ["srv1"]', 'servers = ["d1"]'), "<d1>")
+    live = LiveSite(site, clock=clock, wall=clock.wall)
+    c.add_listener(live.on_batch)
+    return live
