@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from console.integral import Integral, integrate
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -104,6 +106,18 @@ class HistoryService:
     def audit_log(self, *, since: float | None = None, limit: int = 1000) -> Future[list[AuditEntry]]:
         """Audit rows, newest first (the audit view)."""
         return self._submit(lambda s: s.audit_log(since=since, limit=limit))
+
+    def energy(self, keys: Sequence[str], start: float, end: float) -> Future[dict[str, Integral]]:
+        """kWh of each power series (W, integrated) or energy counter (kWh, differenced) over
+        [start, end), with the seconds and samples behind it (``console.integral``). Bad
+        arguments raise ValueError here; a series in another unit fails the Future (ValueError)."""
+        if not (isinstance(start, (int, float)) and isinstance(end, (int, float))
+                and math.isfinite(start) and math.isfinite(end) and end > start):
+            raise ValueError(f"energy: need finite start < end, got {start!r} .. {end!r}")
+        if isinstance(keys, str) or not isinstance(keys, Sequence) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"energy: keys must be a list of series keys, got {keys!r:.80}")
+        wanted, lo, hi = tuple(dict.fromkeys(keys)), float(start), float(end)
+        return self._submit(lambda s: {k: integrate(s, k, lo, hi) for k in wanted})
 
     def _submit(self, fn: Callable[[Store], T]) -> Future[T]:
         if self._closed.is_set():
