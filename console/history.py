@@ -23,8 +23,10 @@ from console.integral import Integral, integrate
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from console.recorder import RecordedEvent
     from console.store import Store
     from console.store.store import AuditEntry, Event, RangePoint
+    from protocols.base import Reading
 
 T = TypeVar("T")
 
@@ -118,6 +120,12 @@ class HistoryService:
             raise ValueError(f"energy: keys must be a list of series keys, got {keys!r:.80}")
         wanted, lo, hi = tuple(dict.fromkeys(keys)), float(start), float(end)
         return self._submit(lambda s: {k: integrate(s, k, lo, hi) for k in wanted})
+
+    def known(self) -> Future[tuple[list[Reading], list[RecordedEvent]]]:
+        """The latest stored values and unacknowledged events (seeding a live model)."""
+        from console.live import known_to_store
+
+        return self._submit(known_to_store)
 
     def _submit(self, fn: Callable[[Store], T]) -> Future[T]:
         if self._closed.is_set():

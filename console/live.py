@@ -18,7 +18,7 @@ from typing import Any
 from console.engine.coordinator import Batch, DeviceState, DeviceStatus, is_stale
 from console.recorder import RecordedEvent
 from console.site import Device, Site
-from protocols.base import Reading
+from protocols.base import Identity, Reading
 
 log = logging.getLogger("heatrack.live")
 
@@ -61,6 +61,11 @@ class DeviceView:
     @property
     def state(self) -> str:
         return self.status.state.value if self.status is not None else DeviceState.PENDING.value
+
+    @property
+    def identity(self) -> Identity | None:
+        """What the device said it is (model, serial, firmware), None until it has said."""
+        return self.status.identity if self.status is not None else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -216,10 +221,16 @@ class LiveSite:
             return sum(1 for s in self._status.values() if s.available)
 
 
-def seed_from_store(live: LiveSite, store: Any) -> None:
-    """Seed ``live`` from a store's latest values and unacknowledged events (after a restart)."""
+def known_to_store(store: Any) -> tuple[list[Reading], list[RecordedEvent]]:
+    """A store's latest values and unacknowledged events: what a restarted site shows (stale)
+    until it is polled."""
     latest = [Reading(v.ts, v.series.device_id, v.series.channel, v.series.quantity, v.value, v.unit)
               for v in store.latest().values()]
     events = [RecordedEvent(e.id, e.ts, e.severity, e.device_id or "", e.kind, e.message)
               for e in store.events(unacked_only=True, limit=200)]
-    live.seed(latest, events)
+    return latest, events
+
+
+def seed_from_store(live: LiveSite, store: Any) -> None:
+    """Seed ``live`` from a store's latest values and unacknowledged events (after a restart)."""
+    live.seed(*known_to_store(store))

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -22,14 +23,16 @@ from console.engine.engine import (
     SourceFactory,
     _default_resolver,
 )
-from console.live import LiveSite, seed_from_store
+from console.live import LiveSite
 from console.recorder import Recorder
 from console.site import Site
 from protocols.registry import open_source
 
 if TYPE_CHECKING:
     from console.history import HistoryService
+    from console.recorder import RecordedEvent
     from console.store import Store
+    from protocols.base import Reading
 
 log = logging.getLogger("heatrack.session")
 
@@ -52,16 +55,33 @@ class Session:
         self.engine = Engine(site, self.recorder, source_factory=source_factory,
                              credential_resolver=credential_resolver, coordinator_options=coordinator_options)
         self.live = LiveSite(site)
+        self._history: HistoryService | None = None
+        # After a restart the live model lists the last known values, marked stale. Read on
+        # the history thread, never the caller's (the window's GUI thread): it arrives within
+        # moments, and a poll that lands first wins (seeding never overwrites a live value).
+        self.seeded: Future[None] = Future()
         if seed:
-            try:
-                seed_from_store(self.live, store)  # after a restart: last known values, shown stale
-            except Exception as e:  # noqa: BLE001 - a store-like without the reading side, an unreadable row
-                log.warning("cannot read what the store knew before this run: %s", e)
+            self._seed()
+        else:
+            self.seeded.set_result(None)
         self._unsubscribe = [self.engine.subscribe(self.live.on_batch),
                              self.recorder.subscribe_events(self.live.on_event)]
         self.control = Control(site, self.engine, store, live=self.live)
-        self._history: HistoryService | None = None
         self._closed = False
+
+    def _seed(self) -> None:
+        def done(f: Future[tuple[list[Reading], list[RecordedEvent]]]) -> None:
+            try:
+                self.live.seed(*f.result())
+            except Exception as e:  # noqa: BLE001 - an unreadable store: polling still fills the model
+                log.warning("cannot read what the store knew before this run: %s", e)
+            self.seeded.set_result(None)
+
+        try:
+            self.history.known().add_done_callback(done)
+        except RuntimeError as e:  # a store path the history service cannot serve
+            log.warning("cannot read what the store knew before this run: %s", e)
+            self.seeded.set_result(None)
 
     @classmethod
     def open(cls, site: Site, db_path: str | Path, **options: Any) -> Session:

@@ -130,3 +130,32 @@ def test_control_takes_its_before_values_from_the_live_model() -> None:
         control.perform("jo", "srv1", SetPowerLimit(640))
     (row,) = audits.rows
     assert row[3] == {"value": 700.0, "unit": "W", "ts": now}
+
+
+def test_a_restarted_session_seeds_the_live_model_off_the_callers_thread(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import console.live
+    from protocols.base import Reading
+
+    db = tmp_path / "s.db"
+    with Store(db) as before:  # what the previous run left
+        before.add_readings([Reading(1000.0, "srv1", "inlet", "temperature", 20.5, "°C")])
+        before.add_event(1001.0, "alarm", "heat1", "pump_fault", "pump tripped").result(5)
+        before.flush()
+    readers: list[str] = []
+    real = console.live.known_to_store
+
+    def spy(store: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real(store)
+
+    monkeypatch.setattr(console.live, "known_to_store", spy)
+    with Session.open(two_device_site(), db, source_factory=factory,
+                      credential_resolver=lambda ref: Credentials()) as session:
+        session.seeded.result(5)
+        assert readers and threading.current_thread().name not in readers
+        s = session.live.get("srv1/inlet/temperature")
+        assert s is not None and s.value == 20.5 and s.state == "stale"  # known, not live
+        assert [e.kind for e in session.live.active_events()] == ["pump_fault"]
