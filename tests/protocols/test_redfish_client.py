@@ -4,9 +4,6 @@ Expected values are read from the mockup JSON files, resource by resource."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import hashlib
-import ipaddress
 import json
 import re
 import shutil
@@ -27,6 +24,7 @@ from protocols.base import (
     Source,
 )
 from protocols.redfish.client import RedfishSource
+from tests.fakes.bmc import self_signed
 from tests.support import free_port, tcp_open, wait_until
 
 SUSHY = Path(sys.executable).parent / "sushy-static"
@@ -285,33 +283,9 @@ def test_legacy_power_limit_patch_ignored(localstorage: Sushy) -> None:
 
 
 # ---------------------------------------------------------------- TLS pinning
-def _self_signed(directory: Path, name: str) -> tuple[Path, Path, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    return cert_path, key_path, ":".join(digest[i:i + 2] for i in range(0, 64, 2))
-
-
 def test_tls_pins_on_first_use_then_detects_a_changed_certificate(mockups: Path, tmp_path: Path) -> None:
-    cert_a, key_a, fp_a = _self_signed(tmp_path, "bmc-a")
-    cert_b, key_b, fp_b = _self_signed(tmp_path, "bmc-b")
+    cert_a, key_a, fp_a = self_signed(tmp_path, "bmc-a")
+    cert_b, key_b, fp_b = self_signed(tmp_path, "bmc-b")
     pins = tmp_path / "pins.json"
     mockup = mockups / "public-localstorage"
     server = Sushy(mockup, tmp_path / "a.log", cert=cert_a, key=key_a)

@@ -15,8 +15,8 @@ from redfish.rest.v1 import RetriesExhaustedError
 from protocols.base import BadData, Credentials, DeviceSpec, Unreachable
 from protocols.redfish.client import RedfishSource
 from protocols.redfish.transport import MAX_RESPONSE_BYTES, Aborted, DeadlineExceeded, ResponseTooLarge
+from tests.fakes.bmc import poll
 from tests.hostile_http import HostileServer, redfish_root
-from tests.protocols.test_redfish_faults import poll
 
 
 def rf_spec(address: str, timeout_s: float = 1.0, **options: Any) -> DeviceSpec:
@@ -228,10 +228,9 @@ def test_a_bmc_dripping_its_tls_handshake_fails_within_the_deadline(tmp_path: An
     end within the device timeout. (CPython already bounds a whole handshake by the socket
     timeout, so this passed before issue 7 too; it guards that the pinning path keeps it so.)"""
     from protocols.redfish.tls import PinStore, fetch_fingerprint
-    from tests.protocols.test_redfish_client import _self_signed
-    from tests.protocols.test_redfish_faults import FakeBmc, spec, tree
+    from tests.fakes.bmc import FakeBmc, self_signed, spec, tree
 
-    bmc = FakeBmc(tree(), password="secret", tls=_self_signed(tmp_path, "bmc")[:2])
+    bmc = FakeBmc(tree(), password="secret", tls=self_signed(tmp_path, "bmc")[:2])
     relay = DripRelay(("127.0.0.1", bmc.server.server_address[1]), 0.02)
     pins = tmp_path / "pins.json"
     try:

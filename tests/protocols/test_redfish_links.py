@@ -11,8 +11,8 @@ import pytest
 
 from protocols.base import BadData
 from protocols.redfish.transport import NotSameService, same_service_path
+from tests.fakes.bmc import SESSIONS, FakeBmc, poll, spec, tree
 from tests.hostile_http import HostileServer
-from tests.protocols.test_redfish_faults import SESSIONS, FakeBmc, poll, spec, tree
 from tests.support import REPO
 
 HEATRACK = str(REPO / ".venv" / "bin" / "heatrack")
