@@ -54,3 +54,12 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
         proc.wait()
     if proc.stdout:
         proc.stdout.close()
+
+
+def udp_sockets() -> dict[int, str]:
+    """Local port -> local address of this machine's IPv4 UDP sockets (/proc/net/udp)."""
+    out: dict[int, str] = {}
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        addr, port = line.split()[1].split(":")
+        out[int(port, 16)] = socket.inet_ntoa(bytes.fromhex(addr)[::-1])
+    return out

@@ -10,9 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,35 +21,13 @@ from console.engine import DeviceState
 from console.session import Session
 from console.site import parse_site
 from console.store import Store
-from protocols.base import BadData, Credentials, DeviceSpec, Reading
+from protocols.base import BadData, Credentials, DeviceSpec
 from protocols.modbus.profile import load_profile
-from protocols.modbus.server import HeatControllerServer
+from tests.fakes.headless import POINTS, LiveSource, write_site
 from tests.fakes.sites import device, site_toml
 from tests.support import REPO, wait_until
 
 HEATRACK = str(REPO / ".venv" / "bin" / "heatrack")
-POINTS: dict[str, Any] = {
-    "supply_temp": 44.31, "return_temp": 37.02, "tank_top_temp": 58.2, "flow": 11.5,
-    "thermal_power": 2950.0, "thermal_energy": 87.65, "valve_position": 40.0,
-    "pump_on": True, "outdoor_temp": -4.5, "model": "HR-DEMO",
-}
-
-
-class LiveSource:
-    """Readings stamped with the current time (the store keys samples by series and ms)."""
-
-    def __init__(self, spec: DeviceSpec, values: dict[str, float] | None, fail: Exception | None = None) -> None:
-        self.spec, self.values, self.fail = spec, values or {}, fail
-        self.closed = False
-
-    async def poll(self) -> list[Reading]:
-        if self.fail:
-            raise self.fail
-        ts = time.time()
-        return [Reading(ts, self.spec.id, ch, "temperature", v, "°C") for ch, v in self.values.items()]
-
-    async def close(self) -> None:
-        self.closed = True
 
 
 def count_samples(db: Path) -> dict[str, int]:
@@ -84,43 +60,6 @@ def test_run_headless_writes_real_store(tmp_path: Path) -> None:
     assert [(e.device_id, e.severity) for e in events] == [("heat1", "warning")]
     lines = out.getvalue().splitlines()  # one line per transition, not per poll
     assert len(lines) == 2 and any("heat1 faulty: " in x and "NaN" in x for x in lines)
-
-
-@pytest.fixture
-def heat_server() -> Iterator[int]:
-    """Our profile-driven Modbus heat controller on 127.0.0.1, in its own loop thread."""
-    loop = asyncio.new_event_loop()
-    server = HeatControllerServer(load_profile("heatrack-default"), lambda: POINTS, lambda n, v: None)
-    port: list[int] = []
-    ready = threading.Event()
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-        port.append(loop.run_until_complete(server.start()))
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(server.stop())
-        loop.close()
-
-    t = threading.Thread(target=main, daemon=True)
-    t.start()
-    assert ready.wait(10)
-    yield port[0]
-    loop.call_soon_threadsafe(loop.stop)
-    t.join(10)
-
-
-def write_site(tmp_path: Path, port: int, heat_interval: str = "100ms", heat_timeout: str = "90ms") -> Path:
-    """heat1 answers (the Modbus server on ``port``); srv1 points at a closed port."""
-    f = tmp_path / "site.toml"
-    f.write_text(site_toml([
-        device("srv1", "server", "redfish", 1).replace('poll_interval = "50ms"', 'poll_interval = "1s"')
-        .replace('timeout = "40ms"', 'timeout = "500ms"'),
-        device("heat1", "heat_controller", "modbus", port, 'profile = "heatrack-default"')
-        .replace('poll_interval = "50ms"', f'poll_interval = "{heat_interval}"')
-        .replace('timeout = "40ms"', f'timeout = "{heat_timeout}"'),
-    ]), encoding="utf-8")
-    return f
 
 
 def test_log_end_to_end_against_modbus_server(tmp_path: Path, heat_server: int) -> None:

@@ -14,7 +14,7 @@ from console.session import Session
 from console.site import parse_site
 from console.store import Store, StoreError
 from protocols.base import BadData, Credentials, DeviceSpec
-from tests.console.test_engine_headless import LiveSource
+from tests.fakes.headless import LiveSource
 from tests.fakes.sites import device, site_toml
 from tests.support import wait_until
 

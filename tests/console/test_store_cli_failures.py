@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from console.store import Store
-from tests.console.test_engine_headless import heat_server  # noqa: F401 - fixture
-from tests.console.test_engine_headless import write_site as headless_site
+from tests.fakes.headless import write_site as headless_site
 from tests.support import REPO, wait_until
 
 # argv: mode (full | locked:SECONDS | plain) then heatrack's own arguments

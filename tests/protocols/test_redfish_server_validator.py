@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from protocols.redfish.server import DemoRedfishService
-from tests.protocols.test_redfish_server import PASSWORD, USER, FakeModel
+from tests.fakes.redfish_model import PASSWORD, USER, FakeModel
 
 VALIDATOR = Path(sys.executable).with_name("rf_service_validator")
 SUMMARY = re.compile(

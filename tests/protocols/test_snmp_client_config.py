@@ -6,16 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from protocols.base import Credentials, DeviceSpec, Unreachable
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource, local_address_for
-from tests.fakes.demo_views import ViewSite
-from tests.protocols.test_snmp_client_demo import AUTH, PRIV, RO, RW, USER, demo_views
-from tests.support import free_port
+from tests.fakes.demo_views import AUTH, PRIV, RO, RW, USER, ViewSite, demo_views
+from tests.support import free_port, udp_sockets
 
 
 @pytest.fixture
@@ -30,15 +28,6 @@ def spec(address: str, timeout_s: float = 1.0, **creds: str) -> DeviceSpec:
     c = Credentials(**creds) if creds else Credentials(community=RO)
     return DeviceSpec(id="ups1", kind="ups", protocol="snmp", address=address, credentials=c,
                       timeout_s=timeout_s)
-
-
-def udp_sockets() -> dict[int, str]:
-    """Local port -> local address of this machine's IPv4 UDP sockets (/proc/net/udp)."""
-    out: dict[int, str] = {}
-    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
-        addr, port = line.split()[1].split(":")
-        out[int(port, 16)] = socket.inet_ntoa(bytes.fromhex(addr)[::-1])
-    return out
 
 
 def test_client_socket_binds_the_loopback_address_for_a_loopback_device(agent: DemoSnmpAgent) -> None:

@@ -23,29 +23,9 @@ from protocols.base import (
     Source,
     UpsSelfTest,
 )
-from protocols.demo_views import OutletView, PduView, UpsView
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
-from tests.fakes.demo_views import ViewSite
-
-RO, RW = "demo-ro", "demo-rw"
-USER, AUTH, PRIV = "heatrack", "authpass123", "privpass123"
-
-
-def demo_views() -> ViewSite:
-    """A UPS on battery with alarms and an 8-outlet PDU with some outlets off."""
-    ups = UpsView(id="ups1", model="Smart-UPS SRT 3000", on_battery=True, low_battery=True,
-                  battery_charge_pct=23.0, runtime_s=420.0, battery_voltage_v=48.2,
-                  battery_temp_c=29.0, input_voltage_v=0.0, input_frequency_hz=0.0,
-                  output_voltage_v=230.0, output_power_w=1384.0, output_load_pct=46.0,
-                  seconds_on_battery=95.0, self_test_result="none",
-                  alarms=["OnBattery", "LowBattery"])
-    outlets = [OutletView(number=i, name=f"srv{i}", on=i % 3 != 0, power_w=40.0 * i,
-                          current_a=0.2 * i, energy_kwh=1.5 * i) for i in range(1, 9)]
-    pdu = PduView(id="pdu1", model="AP8641", voltage_v=231.0, power_w=sum(o.power_w for o in outlets),
-                  current_a=round(sum(o.current_a for o in outlets), 1),
-                  energy_kwh=sum(o.energy_kwh for o in outlets), outlets=outlets)
-    return ViewSite(ups, pdu)
+from tests.fakes.demo_views import AUTH, PRIV, RO, RW, USER, ViewSite, demo_views
 
 
 @pytest.fixture

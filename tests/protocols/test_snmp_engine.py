@@ -18,10 +18,8 @@ from protocols.base import AuthFailed, Credentials, DeviceSpec, Unreachable
 from protocols.snmp.agent import DemoSnmpAgent
 from protocols.snmp.client import SnmpSource
 from protocols.snmp.engine import shared_engines
-from tests.fakes.demo_views import ViewSite
-from tests.protocols.test_snmp_client_config import udp_sockets
-from tests.protocols.test_snmp_client_demo import AUTH, PRIV, RO, RW, USER, demo_views
-from tests.support import free_port
+from tests.fakes.demo_views import AUTH, PRIV, RO, RW, USER, ViewSite, demo_views
+from tests.support import free_port, udp_sockets
 
 OTHER_AUTH, OTHER_PRIV = "other-auth-key", "other-priv-key"
 
