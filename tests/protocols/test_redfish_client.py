@@ -7,8 +7,6 @@ import asyncio
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,61 +15,19 @@ import pytest
 from protocols.base import (
     ActionRefused,
     CertificateChanged,
-    Credentials,
-    DeviceSpec,
     Reading,
     SetPowerLimit,
     Source,
 )
 from protocols.redfish.client import RedfishSource
 from tests.fakes.bmc import self_signed
-from tests.support import free_port, tcp_open, wait_until
+from tests.fakes.sushy import Sushy, load, spec
 
-SUSHY = Path(sys.executable).parent / "sushy-static"
 pytestmark = pytest.mark.slow
 
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
-
-
-class Sushy:
-    """One sushy-static process (single-threaded: one per fixture), its log in a tmp file."""
-
-    def __init__(self, mockup: Path, log: Path, port: int | None = None,
-                 cert: Path | None = None, key: Path | None = None) -> None:
-        if not SUSHY.exists():
-            pytest.skip("sushy-static not installed (pip install sushy-tools)")
-        self.mockup, self.log, self.port = mockup, log, port or free_port()
-        args = [str(SUSHY), "-i", "127.0.0.1", "-p", str(self.port), "-m", str(mockup)]
-        if cert and key:
-            args += ["-c", str(cert), "-k", str(key)]
-        self._out = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(args, stdout=self._out, stderr=subprocess.STDOUT)
-        wait_until(lambda: tcp_open(self.port), timeout=10, what=f"sushy-static on {self.port}", proc=self.proc)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def gets(self, path: str) -> int:
-        """How many GETs of exactly ``path`` the server logged."""
-        return len(re.findall(rf'"GET {re.escape(path)} HTTP', self.log.read_text()))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self._out.close()
-
-
-def load(mockup: Path, resource: str) -> dict:
-    return json.loads((mockup / resource / "index.json").read_text())
-
-
-def spec(address: str, **options: object) -> DeviceSpec:
-    return DeviceSpec(id="srv1", kind="server", protocol="redfish", address=address,
-                      credentials=Credentials("admin", "not-a-real-password"), timeout_s=2.0,
-                      tls=bool(options.pop("tls", False)), options=dict(options))
 
 
 def by_key(readings: list[Reading]) -> dict[tuple[str, str], Reading]:
