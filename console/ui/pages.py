@@ -11,6 +11,9 @@ from console.ui.context import ViewFactory
 # then the process areas, then the unit pages and the records
 PAGES: list[tuple[str, str]] = [
     # pages are registered here as they land
+    ("home", "console.ui.home_view:HomeView"),
+    ("power", "console.ui.power_view:PowerView"),
+    ("devices", "console.ui.devices_view:DevicesView"),
 ]
 
 
