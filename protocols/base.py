@@ -6,6 +6,7 @@ import math
 import time
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from protocols.safe_text import printable as _printable
 from protocols.safe_text import shown as _shown
 
 # Quantity -> canonical unit (DESIGN.md). Clients convert before they emit.
@@ -353,6 +354,87 @@ class DeviceSpec:
     poll_interval_s: float = 10.0
 
 
+# ---------------------------------------------------------------- identity
+IDENTITY_TEXT_MAX = 128  # characters per field: a model or serial is short; a hostile one is cut
+IDENTITY_EXTRA_MAX = 48  # extra entries (an 8-GPU host has 4 per GPU)
+IDENTITY_KEY_MAX = 40
+
+
+def identity_text(value: Any, limit: int = IDENTITY_TEXT_MAX) -> str | None:
+    """A device's identity field as bounded, printable text; None when it says nothing.
+
+    The device is untrusted: a 1 MB string is cut before anything else looks at it, control
+    characters and terminal escapes are shown escaped, padding is stripped (UPS agents pad
+    models with spaces), and NUL-terminated fixed-width strings end at the NUL."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value[:limit * 4]).decode("utf-8", "replace")
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    elif not isinstance(value, (str, int)):
+        return None
+    text = str(value)[:limit * 4].split("\x00", 1)[0].strip()
+    return _printable(text, limit) or None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Identity:
+    """What a device says it is: maker, model, serial, firmware, plus protocol-specific extras
+    (``(("bios_version", "P79 v1.45"), ("gpu0_uuid", "GPU-..."))``). Every field is optional
+    and sanitised on construction (identity_text), so nothing a device sends reaches a label,
+    a log line or a terminal unbounded. ``firmware`` is the device's own management firmware
+    (a BMC's, a network card's, a GPU host's driver)."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("manufacturer", "model", "serial", "firmware")
+
+    def __post_init__(self) -> None:
+        for name in self.FIELDS:
+            object.__setattr__(self, name, identity_text(getattr(self, name)))
+        pairs = self.extra.items() if isinstance(self.extra, dict) else self.extra
+        extra: dict[str, str] = {}
+        for pair in pairs or ():
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                continue
+            key, value = identity_text(pair[0], IDENTITY_KEY_MAX), identity_text(pair[1])
+            if key and value and key not in extra and len(extra) < IDENTITY_EXTRA_MAX:
+                extra[key] = value
+        object.__setattr__(self, "extra", tuple(extra.items()))
+
+    @property
+    def empty(self) -> bool:
+        return not self.extra and all(getattr(self, f) is None for f in self.FIELDS)
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every known field in display order: the four main ones, then the extras."""
+        main = [(f, getattr(self, f)) for f in self.FIELDS if getattr(self, f) is not None]
+        return main + list(self.extra)
+
+    def get(self, key: str) -> str | None:
+        if key in self.FIELDS:
+            return getattr(self, key)
+        return dict(self.extra).get(key)
+
+    def filled_from(self, other: Identity) -> Identity:
+        """This identity, its missing fields taken from ``other`` (a lesser source)."""
+        extra = dict(other.extra)
+        extra.update(self.extra)
+        return Identity(manufacturer=self.manufacturer or other.manufacturer, model=self.model or other.model,
+                        serial=self.serial or other.serial, firmware=self.firmware or other.firmware,
+                        extra=tuple(extra.items()))
+
+    def as_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f: getattr(self, f) for f in self.FIELDS}
+        out["extra"] = dict(self.extra)
+        return out
+
+
 @runtime_checkable
 class Source(Protocol):
     """A device as the engine sees it. Every call has its own timeout and is async."""
@@ -366,6 +448,13 @@ class Source(Protocol):
     async def perform(self, action: Action) -> ActionResult:
         """Carry out one action and read it back; an action this device does not do (or a
         malformed one) raises ActionRefused naming the device and the action, nothing sent."""
+        ...
+
+    async def identify(self) -> Identity:
+        """What the device says it is (model, serial, firmware), read when asked: the engine
+        asks once after the first good poll and again after each reconnect, never per poll.
+        A device with no such data gives an empty Identity; a transport failure raises the
+        usual DeviceError."""
         ...
 
     async def close(self) -> None: ...

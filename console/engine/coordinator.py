@@ -26,6 +26,7 @@ from protocols.base import (
     BadData,
     CertificateChanged,
     DeviceError,
+    Identity,
     Reading,
     Source,
     Unreachable,
@@ -91,6 +92,7 @@ class DeviceStatus:
     readings: int = 0  # readings delivered since start
     implausible: int = 0  # readings dropped as physically impossible since start
     implausible_series: tuple[str, ...] = ()  # series whose values are implausible now
+    identity: Identity | None = None  # what the device says it is; None until it has said
 
     @property
     def available(self) -> bool:
@@ -173,6 +175,8 @@ class Coordinator:
         self._stopping = False
         self._resume = False  # a refresh asked to poll a stopped (auth-failed) device again
         self._plausible = PlausibilityGuard(device_id, events, wall=wall)
+        self._identity: Identity | None = None
+        self._identify_due = True  # after the first good poll, and again after each failure
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -210,6 +214,7 @@ class Coordinator:
                 next_poll=next_poll, poll_duration=self._poll_duration, polls=self._polls,
                 failures=self._failures, readings=self._readings,
                 implausible=self._plausible.dropped, implausible_series=self._plausible.series,
+                identity=self._identity,
             )
 
     # ------------------------------------------------------------ polling
@@ -250,9 +255,30 @@ class Coordinator:
             if error is not None and classify(error) in STOPPED_STATES:
                 await self._close_source()  # reopen later with fresh credentials
             self._record(start, end, readings, error)
+            await self._identify_if_due(error)
         batch = Batch(self.device_id, tuple(readings), self.status())
         self._notify(batch)
         return batch
+
+    async def _identify_if_due(self, error: BaseException | None) -> None:
+        """Ask the device what it is once per connection (after the first good poll, and after
+        the first good poll that follows a failure), bounded by ``timeout``. A failure here
+        never marks the device: the identity stays as it was (unknown at first)."""
+        if error is not None:
+            self._identify_due = True
+            return
+        identify = getattr(self._source, "identify", None)
+        if not self._identify_due or identify is None:
+            return
+        self._identify_due = False
+        try:
+            identity = await asyncio.wait_for(identify(), self.timeout)
+        except Exception as e:  # noqa: BLE001 - identity is a courtesy, never a device failure
+            log.debug("%s: identity not read: %s", self.device_id, e)
+            return
+        if isinstance(identity, Identity):
+            with self._lock:
+                self._identity = identity
 
     def _record(self, start: float, end: float, readings: list[Reading], error: BaseException | None) -> None:
         old = self._state

@@ -22,6 +22,7 @@ from protocols.base import (
     ActionResult,
     BadData,
     DeviceSpec,
+    Identity,
     Reading,
     SetBypass,
     SetPump,
@@ -264,6 +265,46 @@ class ModbusSource:
                 out[p.name] = f"{v:g}" if isinstance(v, float) else str(v)
         return out
 
+    async def identify(self) -> Identity:
+        """Read Device Identification (43/14) where the profile says the device answers it,
+        then the identity registers (model, serial, firmware...), then what the profile file
+        declares ([identity]); the first source that gives a field wins. A device refusing an
+        object is not a failure: that field stays unknown."""
+        async with self._lock:
+            mei = await self._device_identification() if self.profile.device_identification else {}
+            registers: dict[str, str] = {}
+            for p in (p for p in self.profile.points.values() if p.identity):
+                try:
+                    words = await self._read(p.table, p.address, p.count, f"read {p.name}")
+                    v = decode(p, words)
+                except (_ExceptionCode, ValueError, UnicodeError):
+                    continue
+                registers[p.name] = f"{v:g}" if isinstance(v, float) else str(v)
+        return identity_from(mei, registers, self.profile.identity)
+
+    async def _device_identification(self) -> dict[int, str]:
+        """Objects of the regular category (basic where that is all the device has), following
+        "more follows" up to a bound; an exception answer means "not supported": {}."""
+        for read_code in (2, 1):  # regular: + VendorUrl, ProductName, ModelName; basic: 0..2
+            objects: dict[int, str] = {}
+            object_id = 0
+            try:
+                for _ in range(8):
+                    rr = await self._call("read device identification (43/14)",
+                                          AsyncModbusTcpClient.read_device_information,
+                                          read_code=read_code, object_id=object_id)
+                    for oid, raw in dict(rr.information).items():
+                        first = raw[0] if isinstance(raw, list) and raw else raw
+                        if isinstance(first, (bytes, bytearray)) and isinstance(oid, int):
+                            objects.setdefault(oid, bytes(first[:256]).decode("utf-8", "replace"))
+                    if not rr.more_follows or rr.next_object_id <= object_id:
+                        break
+                    object_id = rr.next_object_id
+            except _ExceptionCode:
+                continue
+            return objects
+        return {}
+
     # ------------------------------------------------------------ writing
     def _to_device(self, p: Point, value: Any) -> float | int | bool:
         """A value in canonical units (or enum text) -> the profile unit."""
@@ -345,6 +386,36 @@ class ModbusSource:
             shown = p.to_canonical(readback)
         msg = "" if ok else f"read back {shown!r}, asked {value!r}"
         return ActionResult(self.spec.id, action.name, name, action.requested, shown, ok, msg)
+
+
+# Read Device Identification object ids (Modbus application protocol 6.21)
+VENDOR_NAME, PRODUCT_CODE, REVISION, VENDOR_URL, PRODUCT_NAME, MODEL_NAME, USER_APP = range(7)
+_REGISTER_FIELDS = {"model": "model", "serial": "serial", "serial_number": "serial",
+                    "firmware": "firmware", "firmware_version": "firmware"}
+
+
+def identity_from(mei: dict[int, str], registers: dict[str, str], declared: dict[str, str]) -> Identity:
+    """One Identity from the 43/14 objects, the identity registers (by point name) and the
+    profile's declared [identity], in that order of precedence."""
+    model = mei.get(MODEL_NAME) or mei.get(PRODUCT_CODE)
+    extra = [("product_code", mei.get(PRODUCT_CODE) if mei.get(MODEL_NAME) else None),
+             ("product_name", mei.get(PRODUCT_NAME)), ("vendor_url", mei.get(VENDOR_URL)),
+             ("application", mei.get(USER_APP))]
+    from_regs: dict[str, str] = {}
+    for name, value in registers.items():
+        field = _REGISTER_FIELDS.get(name)
+        if field is not None and field not in from_regs:
+            from_regs[field] = value
+        else:
+            extra.append((name, value))
+    told = Identity(manufacturer=mei.get(VENDOR_NAME), model=model, firmware=mei.get(REVISION),
+                    extra=tuple((k, v) for k, v in extra if v))
+    return told.filled_from(_fields(from_regs)).filled_from(_fields(declared))
+
+
+def _fields(d: dict[str, str]) -> Identity:
+    return Identity(manufacturer=d.get("manufacturer"), model=d.get("model"), serial=d.get("serial"),
+                    firmware=d.get("firmware"))
 
 
 def _matches(p: Point, asked: Any, got: Any) -> bool:

@@ -131,6 +131,11 @@ class Profile:
     thermal: ThermalSpec = ThermalSpec()
     # [actions]: which writable point each typed action drives ("valve", "bypass", "pump")
     actions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # [profile] device_identification: the device answers Read Device Identification (43/14)
+    device_identification: bool = False
+    # [identity]: what the map file itself says of the device (manufacturer, model), for
+    # devices that do not say it themselves
+    identity: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def point(self, name: str) -> Point:
         try:
@@ -192,6 +197,9 @@ def parse_profile(data: dict[str, Any], origin: str = "<profile>", path: Path | 
     thermal = ThermalSpec(supply=th.get("supply", "supply_temp"), return_=th.get("return", "return_temp"),
                           flow=th.get("flow", "flow"), channel=th.get("channel", "loop"))
     actions = _parse_actions(data.get("actions", {}), points, origin)
+    device_identification = head.get("device_identification", False)
+    if not isinstance(device_identification, bool):
+        raise ProfileError(f"{origin}: [profile] device_identification must be true or false")
     return Profile(
         name=str(head.get("name", path.stem if path else "profile")),
         path=path,
@@ -202,7 +210,24 @@ def parse_profile(data: dict[str, Any], origin: str = "<profile>", path: Path | 
         description=str(head.get("description", "")),
         thermal=thermal,
         actions=actions,
+        device_identification=device_identification,
+        identity=_parse_identity(data.get("identity", {}), origin),
     )
+
+
+IDENTITY_KEYS = ("manufacturer", "model", "serial", "firmware")
+
+
+def _parse_identity(raw: Any, origin: str) -> dict[str, str]:
+    """[identity] manufacturer/model/serial/firmware = text."""
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{origin}: [identity] must be a table")
+    for key, value in raw.items():
+        if key not in IDENTITY_KEYS:
+            raise ProfileError(f"{origin}: [identity] unknown key {key!r} (known: {', '.join(IDENTITY_KEYS)})")
+        if not isinstance(value, str) or not value.strip():
+            raise ProfileError(f"{origin}: [identity] {key} must be non-empty text")
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 ACTION_ROLES = ("valve", "bypass", "pump")

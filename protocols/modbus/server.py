@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
+from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -48,8 +49,13 @@ class HeatControllerServer:
     def __init__(self, profile: Profile | str | Path,
                  get_points: Callable[[], Mapping[str, PointValue]],
                  on_write: Callable[[str, float | int | bool], None],
-                 host: str = "127.0.0.1", port: int = 0, device_id: int | None = None) -> None:
+                 host: str = "127.0.0.1", port: int = 0, device_id: int | None = None,
+                 identification: Mapping[str, str] | None = None) -> None:
+        """``identification``: Read Device Identification (43/14) objects by their names
+        (VendorName, ProductCode, MajorMinorRevision, ProductName, ModelName, ...). pymodbus
+        keeps them in one control block per process, so the last server started answers for all."""
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
+        self.identification = dict(identification or {})
         self.get_points = get_points
         self.on_write = on_write
         self.host = host
@@ -70,7 +76,7 @@ class HeatControllerServer:
 
         return cls(profile, points,
                    lambda name, value: control.heat_write(get_view().id, name, value),
-                   host=host, port=port)
+                   host=host, port=port, identification=identification_of(get_view()))
 
     # ------------------------------------------------------------ life cycle
     def _simdata(self, table: str) -> list[SimData]:
@@ -91,7 +97,8 @@ class HeatControllerServer:
         """Listen; returns the bound port."""
         coils, discrete, holding, inputs = (self._simdata(t) for t in TABLE_ORDER)
         device = SimDevice(id=self.device_id, simdata=(coils, discrete, holding, inputs), action=self._action)
-        self._server = ModbusTcpServer(device, address=(self.host, self.port))
+        identity = ModbusDeviceIdentification(info_name=self.identification) if self.identification else None
+        self._server = ModbusTcpServer(device, address=(self.host, self.port), identity=identity)
         await self._server.serve_forever(background=True)
         server = cast(asyncio.Server, self._server.transport)  # pymodbus listens through asyncio's Server
         self.port = server.sockets[0].getsockname()[1]
@@ -163,6 +170,16 @@ class HeatControllerServer:
                 log.exception("heat controller: on_write(%s) failed", name)
                 return ExcCodes.DEVICE_FAILURE
         return None
+
+
+def identification_of(view: HeatControllerView) -> dict[str, str]:
+    """The demo controller's 43/14 answer, from the identity its registers also serve."""
+    ident = view.identity
+    model = str(ident.get("model", "HR-DEMO1"))
+    fw = ident.get("firmware_version")
+    return {"VendorName": "heatrack", "ProductCode": model,
+            "MajorMinorRevision": f"{fw:.2f}" if isinstance(fw, float) else str(fw or "1.00"),
+            "ProductName": "heatrack reference heat-reuse controller", "ModelName": model}
 
 
 def _point_value(p: Point, values: Mapping[str, Any]) -> PointValue | None:

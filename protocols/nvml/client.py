@@ -20,6 +20,7 @@ from protocols.base import (
     ActionResult,
     BadData,
     DeviceSpec,
+    Identity,
     Reading,
     SetPowerLimit,
     Unreachable,
@@ -289,6 +290,56 @@ class NvmlSource:
 
     async def poll(self) -> list[Reading]:
         return self.readings(await self.sample(), now())
+
+    # ------------------------------------------------------------ identity
+    async def identify(self) -> Identity:
+        """The driver version (as ``firmware``) and, per GPU, its name, serial, UUID and VBIOS
+        as extras (``gpu0_serial``...). A board that has no serial (consumer GPUs answer
+        NotSupported) leaves that field out; it is not a failure."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.identify_sync), self.spec.timeout_s)
+        except TimeoutError:
+            raise Unreachable(self.spec.id, self._address,
+                              f"NVML did not answer within {self.spec.timeout_s:g}s") from None
+
+    def identify_sync(self) -> Identity:
+        with self._lock:
+            nv = self._ensure_init()
+            try:
+                driver = _text(nv.nvmlSystemGetDriverVersion())
+                extra: list[tuple[str, str | None]] = [("nvml_version", self._maybe(nv, "nvmlSystemGetNVMLVersion"))]
+                names: list[str] = []
+                serials: list[str | None] = []
+                for i in range(int(nv.nvmlDeviceGetCount())):
+                    h = nv.nvmlDeviceGetHandleByIndex(i)
+                    name, serial = self._maybe(nv, "nvmlDeviceGetName", h), self._maybe(nv, "nvmlDeviceGetSerial", h)
+                    names.append(name or "unknown GPU")
+                    serials.append(serial)
+                    extra += [(f"gpu{i}_name", name), (f"gpu{i}_serial", serial),
+                              (f"gpu{i}_uuid", self._maybe(nv, "nvmlDeviceGetUUID", h)),
+                              (f"gpu{i}_vbios", self._maybe(nv, "nvmlDeviceGetVbiosVersion", h))]
+            except nv.NVMLError as e:
+                self._shutdown()
+                raise Unreachable(self.spec.id, self._address, f"NVML: {e}") from None
+        kinds = list(dict.fromkeys(names))
+        model = (kinds[0] if len(names) == 1 else f"{len(names)} × {kinds[0]}") if len(kinds) == 1 \
+            else ", ".join(kinds)
+        return Identity(manufacturer="NVIDIA", model=model, serial=serials[0] if len(serials) == 1 else None,
+                        firmware=driver, extra=tuple((k, v) for k, v in extra if v is not None))
+
+    def _maybe(self, nv: Any, fn_name: str, *args: Any) -> str | None:
+        """One identity getter: None where the board or the binding does not have it."""
+        fn = getattr(nv, fn_name, None)
+        if fn is None:
+            return None
+        try:
+            return _text(fn(*args))
+        except nv.NVMLError as e:
+            if e.value in FATAL:
+                raise
+            if e.value not in OPTIONAL:
+                log.debug("%s %s: %s", self.spec.id, fn_name, e)
+            return None
 
     def readings(self, samples: list[GpuSample], ts: float) -> list[Reading]:
         out: list[Reading] = []

@@ -7,6 +7,7 @@ pynvml.NVMLError_NotSupported`` behaves identically against the real and simulat
 from __future__ import annotations
 
 import types
+import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -91,8 +92,17 @@ class SimulatedNvml:
         return self._gpu(h).uuid
 
     def nvmlDeviceGetSerial(self, h: _Handle) -> str:  # noqa: N802
-        self._gpu(h)
-        raise pynvml.NVMLError_NotSupported()
+        """Boards with an inforom (data-centre and workstation) have a 13-digit serial;
+        GeForce boards answer NotSupported, as they do on real hardware."""
+        g = self._gpu(h)
+        if "GeForce" in g.name:
+            raise pynvml.NVMLError_NotSupported()
+        return f"1{zlib.crc32(g.uuid.encode()) % 10**12:012d}"
+
+    def nvmlDeviceGetVbiosVersion(self, h: _Handle) -> str:  # noqa: N802
+        g = self._gpu(h)
+        family = zlib.crc32(g.name.encode()) % 0x100  # one VBIOS per board model
+        return f"96.00.{family:02X}.00.01"
 
     def nvmlDeviceGetTemperature(self, h: _Handle, sensor: int) -> int:  # noqa: N802
         if sensor != pynvml.NVML_TEMPERATURE_GPU:

@@ -41,6 +41,7 @@ from protocols.base import (
     CertificateChanged,
     DeviceError,
     DeviceSpec,
+    Identity,
     Reading,
     SetPowerLimit,
     Unreachable,
@@ -115,6 +116,10 @@ class RedfishSource:
         self.requests_made = 0
         self._fresh: dict[str, Payload] = {}
         self._root: Payload = {}
+        # Every payload the last discovery read, kept for identify() (Systems, Chassis): the
+        # identity right after discovery costs only the Manager's GETs.
+        self._recording: dict[str, Payload] | None = None
+        self._discovered: dict[str, Payload] = {}
         u = urlsplit("//" + spec.address)
         if not u.hostname:
             raise ValueError(f"{spec.id}: bad Redfish address {spec.address!r} (want host:port)")
@@ -136,6 +141,13 @@ class RedfishSource:
     async def close(self) -> None:
         async with self._lock:
             await self._in_worker(self._disconnect)
+
+    async def identify(self) -> Identity:
+        """Manufacturer, model, serial and BIOS from the ComputerSystem (the primary Chassis
+        where the system lacks them, or where there is no system: a CDU), the BMC's firmware
+        from its Manager. Reuses what discovery just read; called once per connection."""
+        async with self._lock:
+            return await self._in_worker(self._identify)
 
     async def discover(self) -> ResourceMap:
         """(Re)discover the resource map now; poll() does it on first use."""
@@ -429,7 +441,10 @@ class RedfishSource:
             # "Try later", not "missing": during discovery it would drop the resource for good.
             raise self._err(Unreachable, f"GET {uri}: HTTP {resp.status} (BMC busy){_retry_after(resp)}")
         if resp.status == 200:
-            return self._json(resp, uri)
+            payload = self._json(resp, uri)
+            if self._recording is not None:
+                self._recording[uri] = payload
+            return payload
         if optional and (resp.status in _MISSING or resp.status >= 500):
             return None
         raise self._err(BadData, f"GET {uri}: HTTP {resp.status}")
@@ -437,13 +452,44 @@ class RedfishSource:
     # ------------------------------------------------------------ discovery
     def _rediscover(self) -> ResourceMap:
         self._connect()
+        self._recording = {}
         try:
             self.map = self._discover()
         except DeviceError:
             raise
         except Exception as exc:
             raise self._map_exception(exc, "discovery") from exc
+        finally:
+            self._discovered, self._recording = self._recording, None
         return self.map
+
+    # ------------------------------------------------------------ identity
+    def _identify(self) -> Identity:
+        if self.map is None:
+            self._rediscover()
+        else:
+            self._connect()
+        seen, self._discovered = self._discovered, {}  # fresh once: a later call reads anew
+
+        def get(uri: str | None) -> Payload | None:
+            if not uri:
+                return None
+            return seen[uri] if uri in seen else self._get(uri)
+
+        def members(link: Any) -> list[tuple[str, Payload]]:
+            coll = get(parse.odata_id(link))
+            return [(u, p) for u in (parse.members(coll) if coll else []) if (p := get(u)) is not None]
+
+        try:
+            root = self._root
+            systems = members(root.get("Systems"))
+            chassis = members(root.get("Chassis"))
+            managers = members(root.get("Managers"))
+        except DeviceError:
+            raise
+        except Exception as exc:
+            raise self._map_exception(exc, "identity") from exc
+        return identity_of(root, systems, chassis, managers)
 
     def _discover(self) -> ResourceMap:
         m = ResourceMap()
@@ -666,6 +712,33 @@ class RedfishSource:
         except parse.BadValue as exc:
             raise self._err(BadData, f"{uri}: {exc}") from exc
         return limit, None, capacity, resp.getheader("ETag")
+
+
+def identity_of(root: Payload, systems: list[tuple[str, Payload]], chassis: list[tuple[str, Payload]],
+                managers: list[tuple[str, Payload]]) -> Identity:
+    """A BMC's identity from its resources: the first ComputerSystem, the primary Chassis
+    where the system says nothing (or there is none), the service root's Vendor/Product last;
+    ``firmware`` is the BMC's (the Manager of type BMC, else the first)."""
+    system = systems[0][1] if systems else {}
+    primary = _primary_chassis(chassis)
+    box = next((c for u, c in chassis if u == primary), {})
+    bmc = next((m for _, m in managers if m.get("ManagerType") == "BMC"), managers[0][1] if managers else {})
+
+    def first(key: str, *payloads: Payload) -> Any:
+        return next((p[key] for p in payloads if isinstance(p.get(key), (str, int, float)) and p[key] != ""), None)
+
+    extra = [("bios_version", first("BiosVersion", system)),
+             ("part_number", first("PartNumber", system, box)),
+             ("sku", first("SKU", system, box)),
+             ("bmc_model", first("Model", bmc)),
+             ("redfish_version", first("RedfishVersion", root))]
+    if system and box and first("Model", box) not in (None, first("Model", system)):
+        extra.insert(2, ("chassis_model", first("Model", box)))
+    return Identity(manufacturer=first("Manufacturer", system, box) or first("Vendor", root),
+                    model=first("Model", system, box) or first("Product", root),
+                    serial=first("SerialNumber", system, box),
+                    firmware=first("FirmwareVersion", bmc),
+                    extra=tuple((k, v) for k, v in extra if v is not None))
 
 
 def _absent(d: Payload) -> bool:

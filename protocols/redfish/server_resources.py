@@ -19,6 +19,11 @@ SYSTEM_ID = "1"
 CHASSIS_ID = "1"
 SYSTEM = f"{ROOT}/Systems/{SYSTEM_ID}"
 CHASSIS = f"{ROOT}/Chassis/{CHASSIS_ID}"
+MANAGER = f"{ROOT}/Managers/BMC"
+# The demo BMC's own firmware and the host's BIOS: fixed, plausible, shown on device pages.
+BMC_MODEL = "heatrack demo BMC"
+BMC_FIRMWARE = "2.14.0"
+BIOS_VERSION = "HR-BIOS 1.9.2 (2026-03-04)"
 SENSORS = f"{CHASSIS}/Sensors"
 POWER_LIMIT_CONTROL = f"{CHASSIS}/Controls/PowerLimit"
 COOLANT_CONNECTOR_ID = "1"
@@ -33,6 +38,7 @@ VERSIONS: dict[str, str] = {
     "Session": "v1_8_0",
     "AccountService": "v1_18_1",
     "ComputerSystem": "v1_27_0",
+    "Manager": "v1_24_0",
     "Processor": "v1_22_0",
     "ProcessorMetrics": "v1_7_0",
     "EnvironmentMetrics": "v1_5_0",
@@ -51,7 +57,7 @@ VERSIONS: dict[str, str] = {
 }
 COLLECTIONS = (
     "ComputerSystemCollection", "ChassisCollection", "SessionCollection", "ProcessorCollection",
-    "FanCollection", "CoolantConnectorCollection", "PowerSupplyCollection", "SensorCollection",
+    "ManagerCollection", "FanCollection", "CoolantConnectorCollection", "PowerSupplyCollection", "SensorCollection",
     "ControlCollection",
 )
 # The newest ServiceRoot namespace that (re)defines the EntityContainer: v1_20_0 adds none.
@@ -220,6 +226,8 @@ def build_tree(view: ServerView, sessions: dict[str, str]) -> dict[str, dict[str
                  ServiceEnabled=True, Status=dict(_OK)))
     add(collection(f"{ROOT}/Systems", "ComputerSystemCollection", "Computer System Collection", [SYSTEM]))
     add(collection(f"{ROOT}/Chassis", "ChassisCollection", "Chassis Collection", [CHASSIS]))
+    add(collection(f"{ROOT}/Managers", "ManagerCollection", "Manager Collection", [MANAGER]))
+    add(manager(view))
     _add_system(add, view)
     _add_chassis(add, view)
     return tree
@@ -239,6 +247,7 @@ def _service_root(view: ServerView) -> dict[str, Any]:
         },
         Systems=link(f"{ROOT}/Systems"),
         Chassis=link(f"{ROOT}/Chassis"),
+        Managers=link(f"{ROOT}/Managers"),
         SessionService=link(f"{ROOT}/SessionService"),
         AccountService=link(f"{ROOT}/AccountService"),
         Links={"Sessions": link(f"{ROOT}/SessionService/Sessions")},
@@ -270,6 +279,7 @@ def _add_system(add: Any, view: ServerView) -> None:
         Manufacturer="heatrack demo",
         Model=view.model,
         SerialNumber=view.serial,
+        BiosVersion=BIOS_VERSION,
         UUID=_stable_uuid("system", view.id, view.serial),
         HostName=view.id,
         PowerState="On" if view.powered else "Off",
@@ -290,6 +300,19 @@ def _add_system(add: Any, view: ServerView) -> None:
                      TemperatureCelsius=excerpt(temp, f"CPU{i + 1}Temp")))
     for g in view.gpus:
         _add_gpu(add, f"{procs}/GPU{g.index}", g)
+
+
+def manager(view: ServerView) -> dict[str, Any]:
+    """The BMC itself: its model and firmware (what a device page shows as the firmware)."""
+    return resource(
+        MANAGER, "Manager", "BMC", "Manager",
+        ManagerType="BMC",
+        Model=BMC_MODEL,
+        FirmwareVersion=BMC_FIRMWARE,
+        UUID=_stable_uuid("manager", view.id, view.serial),
+        Status=dict(_OK),
+        Links={"ManagerForServers": [link(SYSTEM)], "ManagerForChassis": [link(CHASSIS)]},
+    )
 
 
 def _add_gpu(add: Any, uri: str, g: GpuView) -> None:
@@ -494,7 +517,7 @@ def power_limit_control(view: ServerView) -> dict[str, Any]:
 # --- OData documents ------------------------------------------------------------------------
 
 def odata_service_document() -> dict[str, Any]:
-    names = {"Systems": f"{ROOT}/Systems", "Chassis": f"{ROOT}/Chassis",
+    names = {"Systems": f"{ROOT}/Systems", "Chassis": f"{ROOT}/Chassis", "Managers": f"{ROOT}/Managers",
              "SessionService": f"{ROOT}/SessionService", "AccountService": f"{ROOT}/AccountService",
              "Sessions": f"{ROOT}/SessionService/Sessions"}
     value = [{"name": "Service", "kind": "Singleton", "url": f"{ROOT}/"}]

@@ -44,6 +44,7 @@ from protocols.base import (
     BadData,
     DeviceError,
     DeviceSpec,
+    Identity,
     Reading,
     SetOutlet,
     Unreachable,
@@ -388,6 +389,22 @@ class SnmpSource:
                 if text:
                     self.identity[key] = text
         return self.profile
+
+    async def identify(self) -> Identity:
+        """The profile's [identity] objects (UPS-MIB upsIdent, PowerNet upsBasic/AdvIdent,
+        rPDU2Ident, ...) and the system group, read anew in one GET (the engine asks once per
+        connection); [identity.fixed] fills what no object gives (PowerNet: APC)."""
+        profile = await self.detect()
+        wanted = {"sys_descr": SYS_DESCR, "sys_object_id": SYS_OBJECT_ID, "sys_name": SYS_NAME, **profile.identity}
+        answers = await self.get(wanted.values())
+        found = {key: text for key, oid in wanted.items() if (text := to_text(answers.get(oid)))}
+        self.identity = {"profile": profile.name, **found}
+        fields = {**profile.identity_fixed, **found}
+        extra = [(k, v) for k, v in fields.items() if k not in Identity.FIELDS and not k.startswith("sys_")]
+        extra += [(k, found[k]) for k in ("sys_name", "sys_descr", "sys_object_id") if k in found]
+        return Identity(manufacturer=fields.get("manufacturer"), model=fields.get("model"),
+                        serial=fields.get("serial"), firmware=fields.get("firmware"),
+                        extra=(*extra, ("profile", profile.name)))
 
     # ------------------------------------------------------------ Source
     async def poll(self) -> list[Reading]:

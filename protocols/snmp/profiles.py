@@ -19,6 +19,9 @@ PROFILE_DIR = resources_dir() / "profiles" / "snmp"
 
 # SET value types a profile may name.
 VALUE_TYPES = ("int", "oid", "string", "gauge", "unsigned")
+# [identity] keys: the four Identity fields, then extras a device page shows as they are named.
+IDENTITY_KEYS = ("manufacturer", "model", "serial", "firmware", "name", "agent_firmware",
+                 "manufacture_date", "hardware_revision")
 
 
 class ProfileError(ValueError):
@@ -145,6 +148,8 @@ class Profile:
     alarm_states: tuple[AlarmState, ...]
     actions: dict[str, ActionSpec]
     source: Path | None = None
+    # [identity.fixed]: text the MIB itself implies (PowerNet is APC's), for fields no OID gives
+    identity_fixed: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def matches_sys_object_id(self, sys_object_id: str | None) -> bool:
         if not sys_object_id:
@@ -214,6 +219,28 @@ def _action(name: str, raw: dict[str, Any], where: str) -> ActionSpec:
     )
 
 
+def _identity_key(key: str, where: str) -> str:
+    if key not in IDENTITY_KEYS:
+        raise ProfileError(f"{where}: unknown identity key {key!r} (known: {', '.join(IDENTITY_KEYS)})")
+    return key
+
+
+def _identity_oids(raw: dict[str, Any], label: str) -> dict[str, str]:
+    """[identity] key = OID, each key one of IDENTITY_KEYS."""
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{label}: [identity] must be a table")
+    return {_identity_key(k, f"{label} [identity]"): _oid(v, f"{label} [identity] {k}")
+            for k, v in raw.items() if k != "fixed"}
+
+
+def _identity_fixed(raw: dict[str, Any], label: str) -> dict[str, str]:
+    """[identity.fixed] key = text: what the MIB implies (PowerNet -> APC), overridden by any OID."""
+    fixed = raw.get("fixed", {})
+    if not isinstance(fixed, dict) or not all(isinstance(v, str) and v for v in fixed.values()):
+        raise ProfileError(f"{label} [identity.fixed]: a table of non-empty text values")
+    return {_identity_key(k, f"{label} [identity.fixed]"): v for k, v in fixed.items()}
+
+
 def parse_profile(data: dict[str, Any], source: Path | None = None) -> Profile:
     """Validate one profile's TOML table; raises ProfileError naming the file and entry."""
     label = source.name if source else data.get("name", "<profile>")
@@ -262,13 +289,14 @@ def parse_profile(data: dict[str, Any], source: Path | None = None) -> Profile:
             priority=int(data.get("priority", 0)),
             sys_object_ids=tuple(_oid(o, label) for o in match.get("sys_object_id", [])),
             probes=tuple(_oid(o, label) for o in match.get("probe", [])),
-            identity={k: _oid(v, label) for k, v in data.get("identity", {}).items()},
+            identity=_identity_oids(data.get("identity", {}), label),
             scalars=scalars,
             columns=tuple(columns),
             alarm_table=alarm_table,
             alarm_states=alarm_states,
             actions=actions,
             source=source,
+            identity_fixed=_identity_fixed(data.get("identity", {}), label),
         )
     except (KeyError, TypeError) as exc:
         raise ProfileError(f"{label}: missing or malformed entry: {exc}") from exc

@@ -21,6 +21,7 @@ def gpu(**overrides: Any) -> dict[str, Any]:
         "utilization": (87, 41), "memory": (85_899_345_920, 42_949_672_960),
         "limit_mw": 700_000, "constraints": (200_000, 700_000), "default_mw": 700_000,
         "clock_events": 0x4,
+        "serial": "1654922012345", "vbios": "96.00.74.00.01",
     }
     g.update(overrides)
     return g
@@ -74,6 +75,12 @@ class FakeNvml:
 
     def nvmlDeviceGetUUID(self, h: int) -> str:  # noqa: N802
         return self._v(h, "uuid")
+
+    def nvmlDeviceGetSerial(self, h: int) -> str:  # noqa: N802
+        return self._v(h, "serial")
+
+    def nvmlDeviceGetVbiosVersion(self, h: int) -> str:  # noqa: N802
+        return self._v(h, "vbios")
 
     def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:  # noqa: N802
         assert sensor == pynvml.NVML_TEMPERATURE_GPU
