@@ -12,8 +12,10 @@ from console.ui.context import ViewFactory
 PAGES: list[tuple[str, str]] = [
     # pages are registered here as they land
     ("home", "console.ui.home_view:HomeView"),
+    ("schematic", "console.ui.schematic_view:SchematicView"),
     ("power", "console.ui.power_view:PowerView"),
     ("devices", "console.ui.devices_view:DevicesView"),
+    ("events", "console.ui.events_view:EventsView"),
 ]
 
 
