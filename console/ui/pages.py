@@ -15,6 +15,7 @@ PAGES: list[tuple[str, str]] = [
     ("schematic", "console.ui.schematic_view:SchematicView"),
     ("power", "console.ui.power_view:PowerView"),
     ("devices", "console.ui.devices_view:DevicesView"),
+    ("events", "console.ui.events_view:EventsView"),
 ]
 
 
