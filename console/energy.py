@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 WATER_KJ_PER_KG_K = 4.186  # specific heat of water
 WATER_KG_PER_L = 1.0  # 0.99 at 40 °C: within the 1 % the tank's mean temperature is known to
+# Two meters that disagree by less than this share of the larger reading agree (class 1 meters
+# are each good to about 1 %): the difference is not drawn as "unaccounted".
+TOLERANCE = 0.02
 MIN_COVERAGE = 0.9  # a period term with data for less of the period than this is marked partial
 
 POWER, ENERGY = "W", "kWh"
@@ -122,6 +125,7 @@ class Balance:
     stored: float | None  # periods only; negative: drawn from the tank
     useful: float | None
     unaccounted: float  # the sum of the unaccounted sources (0 when the numbers add up)
+    tolerated: float  # meter disagreements within TOLERANCE, clipped without a band
     capture_fraction: float | None  # captured / IT
     useful_fraction: float | None  # useful / IT
     notes: tuple[str, ...]  # stale, partial or missing inputs, estimates: one short line each
@@ -215,17 +219,23 @@ def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
 
 
 def read(term: Term, values: Mapping[str, Sample]) -> Reading:
-    """The first option whose series all have a value; else the best partial one (marked)."""
+    """The first option whose series all have fresh values; else the first complete one (stale,
+    marked); else the best partial one (marked). A fallback option is named in the note."""
+    complete = [opt for opt in term.options
+                if opt and all((s := values.get(k)) is not None and s.value is not None for k in opt)]
+    fresh = [opt for opt in complete if not any(values[k].stale for k in opt)]
+    if fresh or complete:
+        opt = (fresh or complete)[0]
+        stale = [f"{k}: {values[k].note}" if values[k].note else k for k in opt if values[k].stale]
+        note = f"{term.name} stale ({', '.join(stale)})" if stale else ""
+        if not note and opt != term.options[0]:
+            note = f"{term.name} from {', '.join(opt)}"
+        return Reading(sum(values[k].value or 0.0 for k in opt), opt, bool(stale), note)
     best: tuple[int, tuple[str, ...]] | None = None
     for opt in term.options:
-        have = [k for k in opt if (s := values.get(k)) is not None and s.value is not None]
-        if have and len(have) == len(opt):
-            got = [values[k] for k in opt]
-            stale = [f"{k}: {values[k].note}" if values[k].note else k for k in opt if values[k].stale]
-            return Reading(sum(s.value or 0.0 for s in got), opt, bool(stale),
-                           f"{term.name} stale ({', '.join(stale)})" if stale else "")
-        if have and (best is None or len(have) > best[0]):
-            best = (len(have), opt)
+        n = sum(1 for k in opt if (s := values.get(k)) is not None and s.value is not None)
+        if n and (best is None or n > best[0]):
+            best = (n, opt)
     if best is None:
         return Reading(None, (), False, f"{term.name}: no reading")
     opt = best[1]
@@ -288,13 +298,17 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
              Node("losses", "Losses & other loads" if plan.other_loads else "Conversion losses", 1,
                   "UPS/PDU/PSU conversion" + (" and loads outside the heat path" if plan.other_loads else "")),
              Node("captured", "Heat captured (loop)", 2),
-             Node("room", "Room air (fans, PSUs)", 2, "the servers' air side heats the room: useful in winter"),
+             Node("room", "Room air (servers' air side)", 2,
+                  "fans, PSUs and what the cold plates miss heat the room: useful in winter"),
              Node("dumped", f"Dumped ({plan.dump_name})", 3), Node("tank", plan.tank_name.capitalize(), 3)]
     flows: list[Flow] = []
-    unaccounted = 0.0
+    unaccounted = tolerated = 0.0
 
-    def unacc(target: str, column: int, amount: float, why: str) -> None:
-        nonlocal unaccounted
+    def unacc(target: str, column: int, amount: float, why: str, scale: float) -> None:
+        nonlocal unaccounted, tolerated
+        if amount <= TOLERANCE * abs(scale):  # within what the meters can tell apart
+            tolerated += amount
+            return
         nid = f"unacc-{target}"
         nodes.append(Node(nid, "Unaccounted", column, why))
         flows.append(Flow(nid, target, amount, f"unaccounted {fmt(amount, unit)}", "unaccounted", note=why))
@@ -305,7 +319,7 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
     in_note = "" if e_in is not None else "facility feed not metered"
     losses = _sub(e_in, it)
     if losses is not None and losses < 0:  # the feed gives IT what it has; the rest is unaccounted
-        unacc("it", 0, -losses, "IT load above the metered feed")
+        unacc("it", 0, -losses, "IT load above the metered feed", it or 0.0)
         losses = 0.0
     to_it = e_in if it is not None and e_in is not None and e_in < it else it
     flows.insert(0, Flow("in", "it", to_it, fmt(to_it, unit), "electric", it_stale or r_in.stale, in_note))
@@ -315,7 +329,7 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
     cf = cap / it if cap is not None and it else None
     room = _sub(it, cap)
     if room is not None and room < 0:
-        unacc("captured", 1, -room, "heat captured above the IT load")
+        unacc("captured", 1, -room, "heat captured above the IT load", cap or 0.0)
         room = 0.0
     from_it = it if it is not None and cap is not None and cap > it else cap
     flows.append(Flow("it", "captured", from_it, f"{fmt(from_it, unit)} · captured {_pct(cf)} of IT", "heat",
@@ -326,7 +340,7 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
     # captured -> dumped + tank
     tank_in = _sub(cap, dumped if dumped is not None else 0.0)
     if tank_in is not None and tank_in < 0:
-        unacc("dumped", 2, -tank_in, "heat dumped above the heat captured")
+        unacc("dumped", 2, -tank_in, "heat dumped above the heat captured", dumped or 0.0)
         tank_in = 0.0
     to_dump = cap if dumped is not None and cap is not None and dumped > cap else dumped
     flows.append(Flow("captured", "dumped", to_dump, fmt(to_dump, unit), "waste", r_dump.stale,
@@ -345,14 +359,11 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
             useful = tank_in
     col_sinks = 4
     if useful is not None and useful < 0:
-        unacc("tank", 2, -useful, "tank warmed more than the heat delivered to it")
+        unacc("tank", 2, -useful, "tank warmed more than the heat delivered to it", st or 0.0)
         useful = 0.0
-    if plan.period:
+    if plan.period and (st is None or st >= 0):  # drawn from the tank: its own source, above
         nodes.append(Node("stored", f"Stored in {plan.tank_name}", col_sinks))
-        stored_val = max(st, 0.0) if st is not None else None
-        flows.append(Flow("tank", "stored", stored_val,
-                          fmt(stored_val, unit) if st is None or st >= 0 else f"{fmt(0.0, unit)} (drawn)",
-                          "heat", stored is not None and stored.stale,
+        flows.append(Flow("tank", "stored", st, fmt(st, unit), "heat", stored is not None and stored.stale,
                           "" if st is not None else "tank temperatures missing"))
 
     measured = {n: r.value for n, r in zip(plan.consumer_names, r_cons, strict=True) if r.value is not None}
@@ -383,7 +394,7 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         notes.append("tank storage is shown for periods only (live, sinks include tank charging)")
 
     return Balance(unit, tuple(nodes), tuple(flows), e_in, it, losses, cap, room, dumped,
-                   st if plan.period else None, useful, unaccounted, cf, uf, tuple(notes))
+                   st if plan.period else None, useful, unaccounted, tolerated, cf, uf, tuple(notes))
 
 
 def live_samples(series: Sequence[tuple[str, float | str | None, bool, float]]) -> dict[str, Sample]:
@@ -394,6 +405,26 @@ def live_samples(series: Sequence[tuple[str, float | str | None, bool, float]]) 
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             out[key] = Sample(float(value), not live, "" if live else f"{_age(age)} old")
     return out
+
+
+def tank_stored(plan: Plan, first_last: Mapping[str, tuple[float, float, float, float]], start: float,
+                end: float) -> Sample:
+    """Heat stored in the tank over the period from each tank sensor's (first time, first
+    temperature, last time, last temperature). Every sensor must be there; temperatures known
+    only late in the period (or ending early) mark the figure partial."""
+    if not plan.tank_keys:
+        return Sample(None, False, "tank storage unknown: the site names no tank sensors")
+    missing = [k for k in plan.tank_keys if k not in first_last]
+    if missing:
+        return Sample(None, False, f"tank storage unknown: no {', '.join(missing)} in the period")
+    rows = [first_last[k] for k in plan.tank_keys]
+    t0 = sum(r[1] for r in rows) / len(rows)
+    t1 = sum(r[3] for r in rows) / len(rows)
+    span = max(1.0, end - start)
+    late = max(r[0] for r in rows) - start > 0.1 * span or end - min(r[2] for r in rows) > 0.1 * span
+    kwh = tank_energy_kwh(plan.tank_volume_l, t0, t1)
+    note = (f"tank {t0:.1f} → {t1:.1f} °C" + (" (temperatures do not cover the whole period)" if late else ""))
+    return Sample(kwh, late, note if late else "")
 
 
 def period_samples(integrals: Mapping[str, Integral], span_s: float) -> dict[str, Sample]:
@@ -416,4 +447,5 @@ def _age(seconds: float) -> str:
 
 
 __all__ = ["Balance", "Flow", "Node", "Plan", "Reading", "Sample", "Term", "balance", "fmt", "live_samples",
-           "period_samples", "plan", "read", "slug", "tank_energy_kwh"]
+           "period_samples", "plan",
+           "tank_stored", "read", "slug", "tank_energy_kwh"]
