@@ -6,11 +6,7 @@ so a wrong OID, scale or quirk in a profile fails a test.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +18,6 @@ from protocols.base import (
     ActionRefused,
     AuthFailed,
     BadData,
-    Credentials,
-    DeviceSpec,
     Reading,
     SetOutlet,
     Source,
@@ -31,13 +25,11 @@ from protocols.base import (
     UpsSelfTest,
 )
 from protocols.snmp.client import SnmpSource
-from tests.support import free_port, stop_process, wait_until
+from tests.fakes.snmpsim import Agent, Records, read_snmprec, serve, sort_key
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 
-SNMPSIM = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "snmpsim-command-responder"
-V3_USER = {"username": "heatrack", "auth_key": "authpass123", "priv_key": "privpass123",
-           "auth_protocol": "SHA", "priv_protocol": "AES"}
 UPS = "1.3.6.1.2.1.33.1."
 APC_UPS = "1.3.6.1.4.1.318.1.1.1."
 RPDU2 = "1.3.6.1.4.1.318.1.1.26."
@@ -60,19 +52,6 @@ WELL_KNOWN_ALARMS = {1: "BatteryBad", 2: "OnBattery", 3: "LowBattery"}
 
 
 # ---------------------------------------------------------------- recordings, parsed here
-Records = dict[str, tuple[str, str]]
-
-
-def read_snmprec(path: Path) -> Records:
-    out: Records = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            oid, typ, value = line.split("|", 2)
-            out[oid] = (typ, value)
-    return out
-
-
 def num(records: Records, oid: str) -> int:
     typ, value = records[oid]
     if ":" in typ:  # variation module: value=N / initial=N
@@ -87,36 +66,7 @@ def column(records: Records, col: str) -> dict[int, int]:
             for oid in records if oid.startswith(col + ".")}
 
 
-def sort_key(oid: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in oid.split("."))
-
-
-def write_snmprec(path: Path, records: Records) -> None:
-    path.write_text("".join(f"{o}|{t}|{v}\n" for o, (t, v) in sorted(records.items(), key=lambda kv: sort_key(kv[0]))))
-
-
 # ---------------------------------------------------------------- the agent
-class Agent:
-    def __init__(self, port: int, recordings: Path) -> None:
-        self.port = port
-        self.recordings = recordings
-
-    def records(self, name: str) -> Records:
-        return read_snmprec(self.recordings / f"{name}.snmprec")
-
-    def source(self, name: str, *, timeout_s: float = 2.0, v3: bool = False, port: int | None = None,
-               community: str | None = None, profile: str | None = None, **v3_overrides: str) -> SnmpSource:
-        if v3:
-            creds = Credentials(**{**V3_USER, **v3_overrides})
-            options: dict[str, Any] = {"version": "3", "context": name}
-        else:
-            creds = Credentials(community=community or name)
-            options = {"version": "2c"}
-        return SnmpSource(DeviceSpec(id=name, kind="ups" if name.startswith("ups") else "pdu", protocol="snmp",
-                                     address=f"127.0.0.1:{port or self.port}", profile=profile,
-                                     options=options, credentials=creds, timeout_s=timeout_s))
-
-
 def derive_alarm_ups(src: Records) -> Records:
     """Santak recording turned into a UPS on battery, battery low, three alarms active, runtime
     as TimeTicks minutes, and upsTestId writable (snmpsim writecache)."""
@@ -135,38 +85,10 @@ def derive_alarm_ups(src: Records) -> Records:
 
 @pytest.fixture(scope="session")
 def snmpsim(peers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    """snmpsim-command-responder on 127.0.0.1:<free UDP port> over a tmp copy of the recordings;
-    cache, log and writecache in tmp (option order per notes/snmp.md §2)."""
-    if not SNMPSIM.exists():
-        pytest.skip(f"{SNMPSIM} not installed")
-    if importlib.util.find_spec("pysmi") is None:  # snmpsim imports it but does not declare it
-        pytest.fail("snmpsim needs pysmi: add 'pysmi' to the test extra in pyproject.toml")
-    tmp = tmp_path_factory.mktemp("snmpsim")
-    data = tmp / "data"
-    shutil.copytree(peers_dir / "snmp" / "recordings", data)
-    for f in data.iterdir():
-        f.chmod(0o644)
-    (data / "README.md").unlink(missing_ok=True)
-    write_snmprec(data / "ups-test-alarms.snmprec", derive_alarm_ups(read_snmprec(data / "ups-ietf-santak-array3a3.snmprec")))
-    port = free_port(socket.SOCK_DGRAM)
-    log = tmp / "snmpsim.log"
-    cmd = [str(SNMPSIM),
-           f"--logging-method=file:{log}", "--log-level=info",
-           f"--cache-dir={tmp / 'cache'}",
-           f"--variation-module-options=writecache:file:{tmp / 'writecache.db'}",
-           "--v3-engine-id=auto", f"--v3-user={V3_USER['username']}",
-           f"--v3-auth-key={V3_USER['auth_key']}", "--v3-auth-proto=SHA",
-           f"--v3-priv-key={V3_USER['priv_key']}", "--v3-priv-proto=AES",
-           f"--data-dir={data}", f"--agent-udpv4-endpoint=127.0.0.1:{port}"]
-    with (tmp / "stdout.txt").open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"})
-    try:
-        wait_until(lambda: log.exists() and "Listening at" in log.read_text(), timeout=30,
-                   what="snmpsim to listen", proc=proc)
-        yield Agent(port, data)
-    finally:
-        stop_process(proc)
+    """snmpsim over the recordings, plus a derived UPS with active alarms (ups-test-alarms)."""
+    santak = read_snmprec(peers_dir / "snmp" / "recordings" / "ups-ietf-santak-array3a3.snmprec")
+    with serve(peers_dir, tmp_path_factory.mktemp("snmpsim"), {"ups-test-alarms": derive_alarm_ups(santak)}) as agent:
+        yield agent
 
 
 def run(coro_fn: Callable[[], Any]) -> Any:
