@@ -13,6 +13,7 @@ PAGES: list[tuple[str, str]] = [
     # pages are registered here as they land
     ("home", "console.ui.home_view:HomeView"),
     ("schematic", "console.ui.schematic_view:SchematicView"),
+    ("energy", "console.ui.energy_view:EnergyView"),
     ("power", "console.ui.power_view:PowerView"),
     ("devices", "console.ui.devices_view:DevicesView"),
     ("events", "console.ui.events_view:EventsView"),

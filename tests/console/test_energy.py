@@ -186,3 +186,20 @@ def test_a_fresh_fallback_beats_a_stale_first_choice() -> None:
     b = energy.balance(p, vals)
     assert b.it == 950 and _flow(b, "in", "it").stale
     assert "IT srv3 stale (srv3/chassis/power: 10 min old)" in b.notes
+
+
+def test_named_periods_in_the_site_time_zone() -> None:
+    import datetime as dt
+
+    from console import energy_periods as ep
+
+    tz = ep.zone("Europe/Berlin")
+    now = dt.datetime(2025, 1, 15, 6, 30, tzinfo=tz).timestamp()
+    assert ep.bounds("Today", now, tz) == (dt.datetime(2025, 1, 15, tzinfo=tz).timestamp(), now)
+    assert ep.bounds("Last 24 h", now, tz) == (now - 86400, now)
+    assert ep.bounds("Season so far", now, tz)[0] == dt.datetime(2024, 9, 1, tzinfo=tz).timestamp()
+    assert ep.bounds("Season so far", now + 240 * 86400, tz)[0] == dt.datetime(2025, 9, 1, tzinfo=tz).timestamp()
+    with pytest.raises(ValueError, match="no fixed bounds"):
+        ep.bounds("Live", now, tz)
+    assert ep.zone("Nowhere/Atlantis") == dt.UTC
+    assert ep.describe(now - 86400, now, tz) == "14 Jan 06:30 – 15 Jan 06:30"
