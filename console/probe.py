@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from protocols.base import (
     Credentials,
     DeviceError,
     DeviceSpec,
+    Identity,
     Reading,
     Source,
     Unreachable,
@@ -206,9 +208,25 @@ def _json(r: Reading) -> str:
     return json.dumps(d)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe: the readings, and what the device said it is (None when it was not asked,
+    or could not say: then ``identity_error`` says why; the readings still count)."""
+
+    readings: list[Reading]
+    identity: Identity | None = None
+    identity_error: str | None = None
+
+
 async def probe_once(spec: DeviceSpec, source_factory: Any = None) -> list[Reading]:
     """Open, poll and close within ``spec.timeout_s`` (plus at most CLOSE_TIMEOUT_S to close).
     Raises a DeviceError; a timeout becomes Unreachable."""
+    return (await probe_device(spec, source_factory, identify=False)).readings
+
+
+async def probe_device(spec: DeviceSpec, source_factory: Any = None, *, identify: bool = True) -> ProbeResult:
+    """probe_once, then (``identify``) the device's identity within what is left of
+    ``spec.timeout_s``: a device that answers its readings but not its identity is still read."""
     if source_factory is None:
         from protocols.registry import open_source as source_factory
     where = spec.address or "local"
@@ -219,7 +237,8 @@ async def probe_once(spec: DeviceSpec, source_factory: Any = None) -> list[Readi
             source = source_factory(spec)
         except ImportError as e:
             raise BadData(spec.id, where, f"the {spec.protocol} client is not available: {e}") from None
-        return list(await asyncio.wait_for(source.poll(), spec.timeout_s))
+        readings = list(await asyncio.wait_for(source.poll(), spec.timeout_s))
+        ident = await _identity(source, deadline) if identify else (None, None)
     except TimeoutError:
         raise Unreachable(spec.id, where, f"no complete answer within {spec.timeout_s:g} s") from None
     finally:
@@ -229,6 +248,25 @@ async def probe_once(spec: DeviceSpec, source_factory: Any = None) -> list[Readi
                 await asyncio.wait_for(source.close(), left)
             except Exception:  # noqa: BLE001 - closing is best effort; the answer is already known
                 pass
+    return ProbeResult(readings, *ident)
+
+
+async def _identity(source: Source, deadline: float) -> tuple[Identity | None, str | None]:
+    """(identity, None) or (None, why not), never raising: the readings are already in."""
+    ask = getattr(source, "identify", None)
+    left = deadline - time.monotonic()
+    if ask is None:
+        return None, "this client cannot say what the device is"
+    if left < 0.05:
+        return None, "no time left within --timeout after the readings"
+    try:
+        return await asyncio.wait_for(ask(), left), None
+    except TimeoutError:
+        return None, "no complete answer within --timeout after the readings"
+    except DeviceError as e:
+        return None, e.what
+    except Exception as e:  # noqa: BLE001 - a client bug must not cost the readings
+        return None, f"{type(e).__name__}: {e}"
 
 
 def _one_line(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from console.probe import (
     _label,
     _one_line,
     _pinned,
-    probe_once,
+    probe_device,
     spec_from_args,
 )
 from protocols.base import CertificateChanged, DeviceError
@@ -58,7 +59,7 @@ def probe_command(args: argparse.Namespace) -> int:
     loop = asyncio.new_event_loop()
     code = 0
     try:
-        readings = loop.run_until_complete(probe_once(spec))
+        result = loop.run_until_complete(probe_device(spec))
         if not done.acquire(blocking=False):
             return 1  # the watchdog is already reporting
         timer.cancel()
@@ -82,6 +83,12 @@ def probe_command(args: argparse.Namespace) -> int:
         if pinned and pinned != pins_before:
             print(f"heatrack probe: pinned certificate SHA-256 {pinned} for {spec.address} (first use); "
                   "a different certificate will be refused", file=sys.stderr)
+        if result.identity is not None and not result.identity.empty:
+            # one line before the readings: {"device": ..., "identity": {manufacturer, model, serial, firmware, extra}}
+            print(json.dumps({"device": spec.id, "identity": result.identity.as_json_dict()}))
+        elif result.identity_error:
+            print(f"heatrack probe: identity not read: {_one_line(result.identity_error)}", file=sys.stderr)
+        readings = result.readings
         for r in readings:
             print(_json(r))
         if not readings:

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from console.probe import UsageError, probe_once, url_to_spec
-from protocols.base import Credentials, DeviceSpec, Unreachable
+from console.probe import UsageError, probe_device, probe_once, url_to_spec
+from protocols.base import Credentials, DeviceSpec, Identity, Reading, Unreachable
+from protocols.demo_views import HeatControllerView
 from protocols.modbus.profile import load_profile
 from protocols.modbus.server import HeatControllerServer
 from tests.support import REPO, free_port
@@ -175,6 +176,8 @@ def test_probe_reads_modbus_server_as_json_lines() -> None:
         loop.close()
     assert p.returncode == 0, p.stderr
     rows = [json.loads(line) for line in p.stdout.splitlines()]
+    if "identity" in rows[0]:  # what the device says it is comes first, one line
+        assert set(rows.pop(0)) == {"device", "identity"}
     assert all(set(r) == {"ts", "device", "channel", "quantity", "value", "unit"} for r in rows)
     got = {(r["channel"], r["quantity"]): r for r in rows}
     for name, value in points.items():
@@ -185,6 +188,52 @@ def test_probe_reads_modbus_server_as_json_lines() -> None:
         else:
             assert r["value"] == pytest.approx(value, abs=pt.scale) and r["unit"] in ("°C", "L/min")
     assert abs(rows[0]["ts"] - time.time()) < 60
+
+
+def test_probe_prints_the_devices_identity_first() -> None:
+    view = HeatControllerView("heat1", {"supply_temp": 47.25},
+                              {"model": "HR-DEMO1", "serial": "HR000042", "firmware_version": 1.02})
+
+    class Control:
+        def heat_write(self, controller_id: str, point: str, value: Any) -> None: ...
+
+    loop = asyncio.new_event_loop()
+    server = HeatControllerServer.for_view(lambda: view, Control())  # type: ignore[arg-type]
+    port = loop.run_until_complete(server.start())
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    try:
+        p, _ = run_probe(f"modbus://127.0.0.1:{port}?profile=heatrack-default", "--timeout", "3")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(5)
+        loop.run_until_complete(server.stop())
+        loop.close()
+    assert p.returncode == 0, p.stderr
+    first, *readings = (json.loads(line) for line in p.stdout.splitlines())
+    assert first == {"device": "probe", "identity": {
+        "manufacturer": "heatrack", "model": "HR-DEMO1", "serial": "HR000042", "firmware": "1.02",
+        "extra": {"product_code": "HR-DEMO1", "product_name": "heatrack reference heat-reuse controller"}}}
+    assert readings and all("quantity" in r for r in readings)
+
+
+def test_probe_device_keeps_the_readings_when_identity_fails() -> None:
+    class NoIdentity:
+        def __init__(self, spec: DeviceSpec) -> None:
+            self.spec = spec
+
+        async def poll(self) -> list[Reading]:
+            return [Reading(1.0, "probe", "supply", "temperature", 40.0, "°C")]
+
+        async def identify(self) -> Identity:
+            raise Unreachable("probe", "127.0.0.1:1", "GET /redfish/v1/Managers: HTTP 503 (BMC busy)")
+
+        async def close(self) -> None: ...
+
+    spec = url_to_spec("redfish+http://127.0.0.1:1", timeout=1.0)
+    result = asyncio.run(probe_device(spec, NoIdentity))
+    assert len(result.readings) == 1 and result.identity is None
+    assert result.identity_error == "GET /redfish/v1/Managers: HTTP 503 (BMC busy)"
 
 
 def test_probe_keeps_its_deadline_even_if_a_client_blocks_the_loop() -> None:
