@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from console.recorder import RecordedEvent
     from console.store import Store
+    from console.store.audit import ChainReport
     from console.store.store import AuditEntry, Event, RangePoint
     from protocols.base import Reading
 
@@ -108,6 +109,10 @@ class HistoryService:
     def audit_log(self, *, since: float | None = None, limit: int = 1000) -> Future[list[AuditEntry]]:
         """Audit rows, newest first (the audit view)."""
         return self._submit(lambda s: s.audit_log(since=since, limit=limit))
+
+    def verify_audit(self) -> Future[ChainReport]:
+        """Walk the audit log's hash chain (the audit view's "verify chain")."""
+        return self._submit(lambda s: s.verify_audit())
 
     def energy(self, keys: Sequence[str], start: float, end: float) -> Future[dict[str, Integral]]:
         """kWh of each power series (W, integrated) or energy counter (kWh, differenced) over

@@ -17,6 +17,7 @@ PAGES: list[tuple[str, str]] = [
     ("power", "console.ui.power_view:PowerView"),
     ("devices", "console.ui.devices_view:DevicesView"),
     ("events", "console.ui.events_view:EventsView"),
+    ("audit", "console.ui.audit_view:AuditView"),
 ]
 
 
