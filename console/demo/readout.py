@@ -83,28 +83,11 @@ def _stamped(readings: list[Reading], ts: float) -> list[Reading]:
 
 
 # ---------------------------------------------------------------- Redfish
-# The demo BMC's tree in pieces, each rendered by the server's own function. A poll renders
-# only the pieces its URIs came from last time; any other URI (discovery, a new resource)
-# renders the whole tree, so this is a shortcut, never a second description of the tree.
-_PIECES: tuple[Callable[[ServerView], list[Payload]], ...] = (
-    lambda v: _collect(server_resources._add_thermal_subsystem, v),  # noqa: SLF001
-    lambda v: _collect(server_resources._add_power_subsystem, v),  # noqa: SLF001
-    lambda v: _collect(server_resources._add_system, v),  # noqa: SLF001
-    lambda v: [server_resources.chassis_environment(v)],
-    lambda v: [server_resources.power_limit_control(v)],
-    lambda v: [server_resources.legacy_thermal(v)],
-    lambda v: [server_resources.legacy_power(v)],
-)
-
-
-def _collect(add_fn: Callable[[Callable[[Payload], None], ServerView], None], view: ServerView) -> list[Payload]:
-    out: list[Payload] = []
-    add_fn(out.append, view)
-    return out
-
-
 class BmcReadout(RedfishSource):
-    """The Redfish client over the demo BMC's resource tree instead of HTTP."""
+    """The Redfish client over the demo BMC's resource tree instead of HTTP. A GET of a
+    resource that carries readings renders only that resource (``reading_resources``: the
+    function the whole tree uses for it); any other GET (discovery, a Sensor) renders the
+    whole tree, so this is a shortcut, never a second description of the tree."""
 
     def __init__(self, spec: DeviceSpec, view: Callable[[], ServerView]) -> None:
         super().__init__(spec)
@@ -112,9 +95,8 @@ class BmcReadout(RedfishSource):
         self._view = view
         self._snap: ServerView | None = None
         self._tree: dict[str, Payload] = {}
+        self._one: dict[str, Callable[[], Payload]] | None = None
         self._whole = False
-        self._piece_of: dict[str, int] = {}  # URI -> the piece that renders it
-        self._wanted: set[int] = set()  # pieces earlier reads asked for (rendered up front)
 
     def _view_now(self) -> ServerView:
         if self._snap is None:
@@ -125,26 +107,18 @@ class BmcReadout(RedfishSource):
             self._snap = view
         return self._snap
 
-    def _render_pieces(self, pieces: Iterable[int]) -> None:
-        view = self._view_now()
-        for i in pieces:
-            for body in _PIECES[i](view):
-                self._tree[body["@odata.id"]] = body
-
     def _resource(self, path: str) -> Payload | None:
-        if path not in self._tree and not self._whole:
-            i = self._piece_of.get(path)
-            if i is not None:
-                self._render_pieces([i])
-            if path not in self._tree:
-                self._tree = server_resources.build_tree(self._view_now(), {})
-                self._whole = True
-                if not self._piece_of:
-                    view = self._view_now()
-                    self._piece_of = {b["@odata.id"]: i for i, fn in enumerate(_PIECES) for b in fn(view)}
-        i = self._piece_of.get(path)
-        if i is not None:
-            self._wanted.add(i)
+        body = self._tree.get(path)
+        if body is not None or self._whole:
+            return body
+        if self._one is None:
+            self._one = server_resources.reading_resources(self._view_now())
+        make = self._one.get(path)
+        if make is not None:
+            body = self._tree[path] = make()
+            return body
+        self._tree = server_resources.build_tree(self._view_now(), {})
+        self._whole = True
         return self._tree.get(path)
 
     def _connect(self) -> None:
@@ -165,13 +139,11 @@ class BmcReadout(RedfishSource):
 
     def read(self, ts: float) -> list[Reading]:
         # One snapshot per poll, as the server renders one per request.
-        self._snap, self._tree, self._whole = None, {}, False
+        self._snap, self._tree, self._one, self._whole = None, {}, None, False
         try:
-            if self._wanted and self.map is not None:
-                self._render_pieces(sorted(self._wanted))
             return _stamped(self._poll(), ts)
         finally:
-            self._snap, self._tree = None, {}
+            self._snap, self._tree, self._one = None, {}, None
 
 
 # ---------------------------------------------------------------- SNMP

@@ -111,8 +111,8 @@ class RedfishSource:
         # How the current (or last) connection authenticated: "session" | "basic" | None.
         self.auth_mode: str | None = None
         self.map: ResourceMap | None = None
-        # series_key -> "URI#property": which resource the last value came from.
-        self.provenance: dict[str, str] = {}
+        # (channel, quantity) -> (URI, sample) of the last poll: see ``provenance``.
+        self._merged: dict[tuple[str, str], tuple[str, Sample]] = {}
         self.requests_made = 0
         self._fresh: dict[str, Payload] = {}
         self._root: Payload = {}
@@ -641,18 +641,23 @@ class RedfishSource:
             payload = fresh[uri] if uri in fresh else self._get(uri)
             payloads[uri] = payload or {}  # gone since discovery: its values read None
         for probe in self.map.probes:
+            uri = probe.uri
             try:
-                samples.extend((probe.uri, s) for s in probe.extract(payloads[probe.uri]))
+                found = probe.extract(payloads[uri])
             except parse.BadValue as exc:
-                raise self._err(BadData, f"{probe.uri}: {exc}") from exc
-        readings = []
-        provenance = {}
-        for (channel, quantity), (uri, s) in parse.merge(samples).items():
-            r = Reading(ts, self.spec.id, channel, quantity, s.value, s.unit)
-            readings.append(r)
-            provenance[r.series_key] = f"{uri}#/{s.source}"
-        self.provenance = provenance
-        return readings
+                raise self._err(BadData, f"{uri}: {exc}") from exc
+            samples += [(uri, s) for s in found]
+        merged = self._merged = parse.merge(samples)
+        device = self.spec.id
+        return [Reading(ts, device, channel, quantity, s.value, s.unit)
+                for (channel, quantity), (_, s) in merged.items()]
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """series_key -> "URI#/property": which resource each value of the last poll came
+        from (built when asked: polls, ~200,000 a season in fast-forward, never need it)."""
+        return {f"{self.spec.id}/{channel}/{quantity}": f"{uri}#/{s.source}"
+                for (channel, quantity), (uri, s) in self._merged.items()}
 
     # ------------------------------------------------------------ actions
     def _set_power_limit(self, watts: float) -> ActionResult:

@@ -5,6 +5,7 @@ over the network and an in-process read see the same instant; tests move time th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt_
 from collections import Counter
 from collections.abc import Iterator
@@ -13,11 +14,17 @@ from typing import Any
 
 import pytest
 
-from console.demo.readout import SiteReadout, run_now
+from console.demo import credentials as demo_creds
+from console.demo.model import DemoSite
+from console.demo.readout import BmcReadout, SiteReadout, run_now, site_specs
 from console.demo.runner import DemoRunner, fast_forward
 from console.site import device_spec
 from console.store import Store
 from protocols.base import Reading, Source
+from protocols.demo_views import ServerView
+from protocols.redfish import server_resources
+from protocols.redfish.client import RedfishSource
+from protocols.redfish.server import DemoRedfishService
 
 pytestmark = pytest.mark.slow  # real protocol servers on 127.0.0.1
 
@@ -167,3 +174,65 @@ def test_run_now_refuses_a_read_that_would_wait() -> None:
         return 3
 
     assert run_now(answers()) == 3
+
+
+def test_each_reading_resource_renders_as_in_the_whole_tree() -> None:
+    """The readout's shortcut: a resource that carries readings, rendered alone, is the
+    resource the whole tree holds at that URI (capping on and off, a pump failure)."""
+    site = DemoSite(seed=3)
+    checked = 0
+    for step in range(3):
+        if step == 1:
+            site.inject("pump-failure")
+            site.set_power_limit("srv2", None)
+        site.step(600)
+        for server in site.servers:
+            view = site.server_view(server.spec.id)
+            tree = server_resources.build_tree(view, {})
+            for uri, render in server_resources.reading_resources(view).items():
+                assert render() == tree[uri], uri
+                checked += 1
+    assert checked > 100
+
+
+def _values(readings: list[Reading]) -> Counter[tuple[Key, Any]]:
+    return Counter((key(r), r.value) for r in readings)
+
+
+def test_a_bmc_whose_tree_changes_shape_reads_as_polling_it_does() -> None:
+    """The readout renders only what the client polls, found from the URIs it asks for: when
+    the served tree changes shape under a running client (a fan and a PSU gone, capping off,
+    a GPU more, then all back), it still gives exactly what the same client over HTTP gives
+    from the same views, missing resources and all."""
+    site = DemoSite(seed=5)
+    site.step(1800)
+    sid = site.servers[0].spec.id
+    base = site.server_view(sid)
+    extra_gpu = dataclasses.replace(base.gpus[0], index=7, uuid="GPU-00000000-0000-0000-0000-000000000007")
+    shapes: list[ServerView] = [
+        base,
+        dataclasses.replace(base, fans_rpm=base.fans_rpm[:-1], psus=base.psus[:1], power_limit_w=None),
+        dataclasses.replace(base, gpus=[*base.gpus, extra_gpu], cpu_temps_c=base.cpu_temps_c[:1]),
+        base,
+    ]
+    current = [base]
+    spec = site_specs(site)[sid]
+    creds = demo_creds.credentials("bmc")
+    readout = BmcReadout(spec, lambda: current[0])
+    loop = asyncio.new_event_loop()
+    with DemoRedfishService(lambda: current[0], site, username=creds.username or "",
+                            password=creds.password or "") as bmc:
+        live = RedfishSource(dataclasses.replace(spec, address=f"127.0.0.1:{bmc.port}"))
+        missing: list[frozenset[Key]] = []
+        try:
+            for view in shapes:
+                current[0] = view
+                polled = loop.run_until_complete(live.poll())
+                read = readout.read(0.0)
+                assert _values(read) == _values(polled), view
+                missing.append(frozenset(key(r) for r in polled if r.value is not None))
+        finally:
+            loop.run_until_complete(live.close())
+            loop.close()
+    # each change showed (values gone), and the first shape reads whole again
+    assert missing[1] < missing[0] and missing[2] < missing[0] and missing[3] == missing[0]
