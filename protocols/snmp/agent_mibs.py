@@ -195,9 +195,9 @@ class UpsMib(DeviceMib):
         o: dict[Oid, Value] = self.system(f"heatrack demo UPS {v.model}", v.id)
         o.update({
             # upsIdent
-            u + (1, 1, 0): text("heatrack"),
+            u + (1, 1, 0): text("APC"),  # the maker of the model served; sysDescr says it is a demo
             u + (1, 2, 0): text(v.model),
-            u + (1, 3, 0): text("1.0"),
+            u + (1, 3, 0): text("UPS 15.5 (ID1030)"),
             u + (1, 4, 0): text("heatrack demo agent 1.0"),
             u + (1, 5, 0): text(v.id),
             u + (1, 6, 0): text("demo rack"),

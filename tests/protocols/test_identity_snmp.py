@@ -117,7 +117,8 @@ def test_demo_pdu_and_ups() -> None:
     assert pdu.serial and len(pdu.serial) == 12
     with agent(site, "ups") as a:
         ups = identify(demo_source(a.port, "ups"))
-    assert ups.model == site.ups.model and ups.manufacturer and ups.firmware
+    assert (ups.manufacturer, ups.model, ups.firmware) == ("APC", site.ups.model, "UPS 15.5 (ID1030)")
+    assert dict(ups.extra)["agent_firmware"] == "heatrack demo agent 1.0"
 
 
 def test_hostile_model_is_escaped_and_cut() -> None:
