@@ -6,7 +6,8 @@ their value until the next sample, but never longer than 3 × the median sample 
 outage is a gap (less coverage), not a plateau of the last value. Energy counters (kWh, Wh,
 MWh: monotonic meters) count the sum of their increases over the raw samples; a drop to half or
 less of the previous value is a reset (the new value is what was counted since), a smaller drop
-is rounding jitter and counts nothing. Qt-free; runs on the history thread.
+is rounding jitter and counts nothing. Over long spans only the head and tail are read raw when
+the rollups show no drop between them (``count_counter``). Qt-free; runs on the history thread.
 """
 from __future__ import annotations
 
@@ -76,10 +77,57 @@ SELECT count(*), min(ts), max(ts), coalesce(sum(CASE
     WHEN prev IS NULL THEN 0
     WHEN value >= prev THEN value - prev
     WHEN value <= prev * ? THEN value
-    ELSE 0 END), 0)
+    ELSE 0 END), 0),
+    (SELECT value FROM samples WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4
+        AND typeof(value) IN ('integer', 'real') ORDER BY ts LIMIT 1),
+    (SELECT value FROM samples WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4
+        AND typeof(value) IN ('integer', 'real') ORDER BY ts DESC LIMIT 1)
 FROM (SELECT ts, value, lag(value) OVER (ORDER BY ts) AS prev FROM samples
-      WHERE series_id = ? AND ts >= ? AND ts < ? AND typeof(value) IN ('integer', 'real'))
+      WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4 AND typeof(value) IN ('integer', 'real'))
 """
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Count:
+    n: int
+    first_ts: float
+    last_ts: float
+    increase: float
+    first: float
+    last: float
+
+
+def exact_counter(store: Store, series_id: int, start: float, end: float) -> _Count:
+    """A counter's increase over its raw samples in [start, end), resets and jitter handled."""
+    n, lo, hi, total, first, last = store._reader().execute(  # the store has no method for this read
+        _COUNTER_SQL, (RESET_RATIO, series_id, int(start * 1000), int(math.ceil(end * 1000)))).fetchone()
+    if not n:
+        return _Count(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return _Count(int(n), lo / 1000.0, hi / 1000.0, float(total), float(first), float(last))
+
+
+def count_counter(store: Store, key: str, series_id: int, start: float, end: float) -> _Count:
+    """The exact increase, read cheaply over long spans: a counter with no drop anywhere between
+    its first two and last two rollup buckets grew by exactly (first value of the tail − last
+    value of the head), so only the head and the tail are read raw. Any drop (a reset inside a
+    bucket leaves its minimum below the previous bucket's maximum) sends the whole span to the
+    exact raw read."""
+    res = store.resolution_for(end - start)
+    if res == "raw":
+        return exact_counter(store, series_id, start, end)
+    rows = store.range(key, start, end, res)
+    if len(rows) < 5:
+        return exact_counter(store, series_id, start, end)
+    head = exact_counter(store, series_id, start, rows[2].ts)
+    tail = exact_counter(store, series_id, rows[-2].ts, end)
+    middle = rows[2:-2]
+    rising = (head.n > 0 and tail.n > 0 and head.last <= middle[0].min and middle[-1].max <= tail.first
+              and all(b.min >= a.max for a, b in zip(middle, middle[1:], strict=False)))
+    if not rising:
+        return exact_counter(store, series_id, start, end)
+    n = head.n + tail.n + sum(p.n for p in middle)
+    return _Count(n, head.first_ts, tail.last_ts, head.increase + (tail.first - head.last) + tail.increase,
+                  head.first, tail.last)
 
 
 def integrate(store: Store, key: str, start: float, end: float) -> Integral:
@@ -89,11 +137,8 @@ def integrate(store: Store, key: str, start: float, end: float) -> Integral:
     if info is None:
         return Integral(key, 0.0, 0.0, 0, "")
     if info.unit in COUNTER_UNITS:
-        row = store._reader().execute(  # the store has no method for this one read
-            _COUNTER_SQL, (RESET_RATIO, info.id, int(start * 1000), int(math.ceil(end * 1000)))).fetchone()
-        n, lo, hi, total = row
-        covered = (hi - lo) / 1000.0 if n else 0.0
-        return Integral(key, float(total) * COUNTER_UNITS[info.unit], covered, int(n), "counter")
+        c = count_counter(store, key, info.id, start, end)
+        return Integral(key, c.increase * COUNTER_UNITS[info.unit], c.last_ts - c.first_ts, c.n, "counter")
     scale = POWER_UNITS.get(info.unit)
     if scale is None:
         raise ValueError(f"energy of {key}: its unit {info.unit!r} is neither power (W) nor energy (kWh)")

@@ -121,3 +121,42 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
         hs.close()
     with pytest.raises(RuntimeError, match="closed"):
         hs.energy(["a/b/c"], T0, T0 + 60)
+
+
+def _reference(values: list[float]) -> float:
+    """The counter rule written out: increases count, a drop to half or less is a reset (the new
+    value counts), a smaller drop is jitter (nothing)."""
+    total = 0.0
+    for a, b in zip(values, values[1:], strict=False):
+        total += b - a if b >= a else b if b <= a * 0.5 else 0.0
+    return total
+
+
+@pytest.mark.parametrize("case", ["rising", "reset-middle", "reset-early", "reset-late", "jitter"])
+def test_long_counters_read_head_and_tail_only_when_the_rollups_show_no_drop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    import console.integral as integral_mod
+
+    db = tmp_path / "e.db"
+    n = 7 * 360  # 7 h every 10 s: minute rollups
+    values = [5.0 + 0.001 * i for i in range(n)]
+    drop_at = {"reset-middle": 1200, "reset-early": 125, "reset-late": n - 40, "jitter": 1500}.get(case)
+    if drop_at is not None:
+        for i in range(drop_at, n):
+            values[i] = (0.001 * (i - drop_at) if case != "jitter" else values[i] - 0.002)
+    _write(db, [Reading(T0 + 10 * i, "m", "total", "energy", v, "kWh") for i, v in enumerate(values)])
+    spans: list[float] = []
+    real = integral_mod.exact_counter
+
+    def spy(store: Store, sid: int, start: float, end: float) -> object:
+        spans.append(end - start)
+        return real(store, sid, start, end)
+
+    monkeypatch.setattr(integral_mod, "exact_counter", spy)
+    start, end = T0 + 25, T0 + 10 * n  # not on a minute: partial head bucket
+    got = _energy(db, ["m/total/energy"], start, end)["m/total/energy"]
+    inside = [v for i, v in enumerate(values) if start <= T0 + 10 * i < end]
+    assert got.kwh == pytest.approx(_reference(inside))
+    assert got.samples == len(inside) and got.covered_s == 10 * (len(inside) - 1)
+    whole = any(s > 0.9 * (end - start) for s in spans)
+    assert whole == (case != "rising")  # only a clean rise skips the full raw read
