@@ -28,7 +28,10 @@ WATER_KG_PER_L = 1.0  # 0.99 at 40 °C: within the 1 % the tank's mean temperatu
 # Two meters that disagree by less than this share of the larger reading agree (class 1 meters
 # are each good to about 1 %): the difference is not drawn as "unaccounted".
 TOLERANCE = 0.02
-MIN_COVERAGE = 0.9  # a period term with data for less of the period than this is marked partial
+MIN_COVERAGE = 0.9
+# capture below this share of the site's design liquid fraction is abnormal (a stopped pump, a
+# closed valve): said in words, not only seen as a thin band
+LOW_CAPTURE_SHARE = 1 / 3  # a period term with data for less of the period than this is marked partial
 
 POWER, ENERGY = "W", "kWh"
 
@@ -50,6 +53,7 @@ class Term:
 
     name: str
     options: tuple[tuple[str, ...], ...]
+    usual: int = 1  # the first options are the usual sources; a later one is named in the notes
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -83,6 +87,7 @@ class Plan:
     tank_name: str
     dump_name: str
     other_loads: bool  # the metered feed also supplies devices outside the heat path
+    design_capture: float = 0.75  # the heat path's liquid_fraction
 
     def keys(self) -> list[str]:
         terms = (self.electricity_in, *self.servers, self.captured, self.dumped, *self.consumers)
@@ -128,6 +133,7 @@ class Balance:
     tolerated: float  # meter disagreements within TOLERANCE, clipped without a band
     capture_fraction: float | None  # captured / IT
     useful_fraction: float | None  # useful / IT
+    low_capture: str  # "" or why the capture is abnormally low (one line)
     notes: tuple[str, ...]  # stale, partial or missing inputs, estimates: one short line each
 
     def node_total(self, node_id: str) -> float | None:
@@ -206,16 +212,17 @@ def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
         cap_opts += [(f"{m}/loop/thermal_energy",) for m in meters]
     dump_channels = list(dict.fromkeys(["dump", "bypass", slug(hp.bypass.name)]))
     dump_opts = tuple((f"{m}/{c}/thermal_power",) for m in meters for c in dump_channels)
-    consumers = tuple(Term(c.name, tuple((f"{m}/{slug(c.name)}/thermal_power",) for m in meters))
+    consumers = tuple(Term(c.name, tuple((f"{m}/{slug(c.name)}/thermal_power",) for m in meters), len(meters))
                       for c in hp.consumers)
 
     on_feed = {o.device for o in pp.outlets}
     other = bool(on_feed - set(hp.servers)) or (not pp.outlets and bool(ups or pdus))
-    return Plan(period, Term("electricity in", tuple(in_opts)), tuple(servers), Term("heat captured", tuple(cap_opts)),
-                Term("heat dumped", dump_opts), consumers, tuple(c.name for c in hp.consumers),
+    return Plan(period, Term("electricity in", tuple(in_opts), 2 if ups else 1), tuple(servers),
+                Term("heat captured", tuple(cap_opts), len(meters)),
+                Term("heat dumped", dump_opts, len(dump_opts)), consumers, tuple(c.name for c in hp.consumers),
                 tuple(c.design_w for c in hp.consumers),
                 tuple(_tank_key(hp.loop, s) for s in hp.tank.sensors), hp.tank.volume_l, hp.tank.name,
-                hp.bypass.name, other)
+                hp.bypass.name, other, hp.liquid_fraction)
 
 
 def read(term: Term, values: Mapping[str, Sample]) -> Reading:
@@ -228,7 +235,7 @@ def read(term: Term, values: Mapping[str, Sample]) -> Reading:
         opt = (fresh or complete)[0]
         stale = [f"{k}: {values[k].note}" if values[k].note else k for k in opt if values[k].stale]
         note = f"{term.name} stale ({', '.join(stale)})" if stale else ""
-        if not note and opt != term.options[0]:
+        if not note and opt not in term.options[:term.usual]:
             note = f"{term.name} from {', '.join(opt)}"
         return Reading(sum(values[k].value or 0.0 for k in opt), opt, bool(stale), note)
     best: tuple[int, tuple[str, ...]] | None = None
@@ -390,11 +397,15 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         note = "; ".join(x for x in (f"estimated split ({split})" if est else "", live_note) if x)
         flows.append(Flow("tank", nid, v, f"{fmt(v, unit)}" + (" est." if est else ""), "useful",
                           r_cap.stale or r_dump.stale, note))
+    low = ""
+    if cf is not None and it and plan.design_capture > 0 and cf < LOW_CAPTURE_SHARE * plan.design_capture:
+        low = (f"heat capture {cf * 100:.0f} % of IT, design {plan.design_capture * 100:.0f} %: "
+               "check the loop pump, flow and valves")
     if not plan.period:
         notes.append("tank storage is shown for periods only (live, sinks include tank charging)")
 
     return Balance(unit, tuple(nodes), tuple(flows), e_in, it, losses, cap, room, dumped,
-                   st if plan.period else None, useful, unaccounted, tolerated, cf, uf, tuple(notes))
+                   st if plan.period else None, useful, unaccounted, tolerated, cf, uf, low, tuple(notes))
 
 
 def live_samples(series: Sequence[tuple[str, float | str | None, bool, float]]) -> dict[str, Sample]:

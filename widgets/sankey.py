@@ -151,6 +151,15 @@ def band_path(b: Band) -> QPainterPath:
     return p
 
 
+def _bezier(b: Band, t: float) -> QPointF:
+    """The point at ``t`` along the band's top edge (the curve ``band_path`` draws)."""
+    mid = (b.x0 + b.x1) / 2
+    u = 1 - t
+    x = u ** 3 * b.x0 + 3 * u * u * t * mid + 3 * u * t * t * mid + t ** 3 * b.x1
+    y = u ** 3 * b.y0 + 3 * u * u * t * b.y0 + 3 * u * t * t * b.y1 + t ** 3 * b.y1
+    return QPointF(x, y)
+
+
 class SankeyWidget(QWidget):
     """Plain data in (``set_data``), ``nodeClicked(id)`` out."""
 
@@ -221,10 +230,15 @@ class SankeyWidget(QWidget):
             p.setPen(node_pen)
             p.setBrush(pal.color(QPalette.ColorRole.Mid))
             p.drawRect(r)
+        node_labels = [(n, self._node_label_rect(n, g.nodes[n.id])) for n in self._nodes]
+        taken = [r for _, r in node_labels]
         for b in g.bands:
-            self._paint_band_label(p, b, text, muted)
-        for n in self._nodes:  # last: a node's name is never covered
-            self._paint_node_label(p, n, g.nodes[n.id], text)
+            label = b.link.label + (" (stale)" if b.link.stale else "")
+            rect = self._band_label_rect(b, label, taken)
+            taken.append(rect)
+            self._paint_band_label(p, b, rect, label, text, muted)
+        for n, rect in node_labels:  # last: a node's name is never covered
+            self._paint_node_label(p, n, rect, text)
 
     def _paint_band(self, p: QPainter, b: Band, text: QColor, muted: QColor) -> None:
         ln = b.link
@@ -245,45 +259,60 @@ class SankeyWidget(QWidget):
             p.setBrush(QBrush(hatch, style))
             p.drawPath(path)
 
-    def _paint_node_label(self, p: QPainter, n: SankeyNode, r: QRectF, text: QColor) -> None:
+    def _node_label_rect(self, n: SankeyNode, r: QRectF) -> QRectF:
         lines = n.label.split("\n")
         bold = QFont(self.font())
         bold.setBold(True)
         fm_b, fm = QFontMetricsF(bold), QFontMetricsF(self.font())
-        x = r.right() + 5
         h = fm_b.height() + fm.height() * (len(lines) - 1)
         y = max(2.0, r.top() + min(r.height(), 40) / 2 - h / 2 - 1)
         if r.height() < h:  # a thin node: label above it, so bands do not cover it
             y = max(2.0, r.top() - h - 2)
+        width = max([fm_b.horizontalAdvance(lines[0])] + [fm.horizontalAdvance(s) for s in lines[1:]]) + 6
+        return QRectF(r.right() + 2, y, width, h + 2)
+
+    def _paint_node_label(self, p: QPainter, n: SankeyNode, rect: QRectF, text: QColor) -> None:
+        lines = n.label.split("\n")
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fm_b, fm = QFontMetricsF(bold), QFontMetricsF(self.font())
         back = self.palette().color(QPalette.ColorRole.Window)
         back.setAlpha(200)
-        width = max([fm_b.horizontalAdvance(lines[0])] + [fm.horizontalAdvance(s) for s in lines[1:]]) + 6
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(back)
-        p.drawRoundedRect(QRectF(x - 3, y, width, h + 2), 3, 3)
+        p.drawRoundedRect(rect, 3, 3)
+        x, y = rect.left() + 3, rect.top()
         p.setPen(text)
         p.setFont(bold)
         p.drawText(QPointF(x, y + fm_b.ascent() + 1), lines[0])
         p.setFont(self.font())
-        for i, s in enumerate(lines[1:]):
-            p.drawText(QPointF(x, y + fm_b.height() + fm.height() * i + fm.ascent() + 1), s)
+        for i, line in enumerate(lines[1:]):
+            p.drawText(QPointF(x, y + fm_b.height() + fm.height() * i + fm.ascent() + 1), line)
 
-    def _paint_band_label(self, p: QPainter, b: Band, text: QColor, muted: QColor) -> None:
-        ln = b.link
-        label = ln.label
-        if ln.stale and ln.has_value:
-            label += " (stale)"
+    def _band_label_rect(self, b: Band, label: str, taken: list[QRectF]) -> QRectF:
+        """Where a band's label goes: its middle, or further along the band when that would
+        cover a node's label or another band's (a label that fits nowhere stays in the middle)."""
         fm = QFontMetricsF(self.font())
-        w = fm.horizontalAdvance(label)
-        cx = (b.x0 + b.x1) / 2
-        cy = (b.y0 + b.y1) / 2 + b.thickness / 2
-        rect = QRectF(cx - w / 2 - 3, cy - fm.height() / 2, w + 6, fm.height())
+        w, h = fm.horizontalAdvance(label) + 6, fm.height()
+        first = None
+        for t in (0.5, 0.35, 0.65, 0.22, 0.78):
+            c = _bezier(b, t)
+            rect = QRectF(c.x() - w / 2, c.y() + b.thickness / 2 - h / 2, w, h)
+            if first is None:
+                first = rect
+            if not any(rect.intersects(o) for o in taken):
+                return rect
+        assert first is not None
+        return first
+
+    def _paint_band_label(self, p: QPainter, b: Band, rect: QRectF, label: str, text: QColor,
+                          muted: QColor) -> None:
         back = self.palette().color(QPalette.ColorRole.Window)
         back.setAlpha(215)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(back)
         p.drawRoundedRect(rect, 3, 3)
-        p.setPen(muted if (ln.stale or not ln.has_value) else text)
+        p.setPen(muted if (b.link.stale or not b.link.has_value) else text)
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
 
     # ------------------------------------------------------------------ interaction

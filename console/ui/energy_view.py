@@ -236,6 +236,11 @@ class EnergyView(QWidget):
                  f"captured {energy.fmt(b.captured, u)} ({_pct(b.capture_fraction)} of IT)",
                  f"useful {energy.fmt(b.useful, u)} ({_pct(b.useful_fraction)} of IT)",
                  f"room air {energy.fmt(b.room_air, u)}", f"dumped {energy.fmt(b.dumped, u)}"]
+        if b.low_capture:  # abnormal: the warning colour, a mark and words
+            warn = self.sankey.warning_colour.name()
+            parts.insert(1, f'<span style="color:{warn}"><b>⚠ {b.low_capture}</b></span>')
+        if any(f.stale for f in b.flows):
+            parts.insert(1, "<b>stale or partial values (hatched grey, see below)</b>")
         if b.stored is not None:
             parts.append(f"stored in the tank {energy.fmt(b.stored, u)}" if b.stored >= 0
                          else f"drawn from the tank {energy.fmt(-b.stored, u)}")

@@ -43,6 +43,11 @@ def test_live_balance_closes_on_hand_computed_inputs() -> None:
     sinks = [f for f in b.flows if f.target.startswith("sink-")]
     assert [f.value for f in sinks] == [250, 250] and all("estimated split (equal shares)" in f.note for f in sinks)
     assert "captured 63 % of IT" in _flow(b, "it", "captured").label
+    assert b.low_capture == ""
+    # a stopped pump: almost nothing captured against a design of 75 %: said in words
+    low = energy.balance(energy.plan(site, [], period=False), _vals(**{**LIVE, "heat1__loop__thermal_power": 40.0,
+                                                                      "heat1__dump__thermal_power": 0.0}))
+    assert low.low_capture.startswith("heat capture 4 % of IT, design 75 %")
     assert _flow(b, "in", "it").label == "950 W"
 
 
