@@ -202,7 +202,7 @@ def build_plant(site: Site) -> Plant:
         elements.append(Element("tank_layer:0", "tank_layer", "tank", None, "tank (no temperature sensor listed)"))
     if controller:
         elements.append(Element("valve", "valve", "mixing valve", loop, "consumer mixing valve",
-                                (Binding("position", "", (f"{loop}/valve/valve_position",)),
+                                (Binding("position", "open", (f"{loop}/valve/valve_position",)),
                                  Binding("setpoint", "set", (f"{loop}/valve_setpoint/valve_position",)),
                                  Binding("valve_fault", "", (f"{loop}/valve_fault/alarm",)))))
     for i, c in enumerate(hp.consumers):

@@ -265,13 +265,22 @@ class _Pipe:
         self.body.setZValue(0)
         self.body.setToolTip(spec.tooltip)
         view.scene_.addItem(self.body)
-        self.dash: QGraphicsPathItem | None = None
+        # one dash item per straight segment: a moving dash repaints a thin strip, not the
+        # bounding box of an L-shaped pipe; each segment's offset continues the one before
+        self.dashes: list[tuple[QGraphicsPathItem, float]] = []
         if spec.animated:
-            self.dash = QGraphicsPathItem(path)
-            self.dash.setZValue(0.5)
-            self.dash.setToolTip(spec.tooltip)
-            self.dash.setVisible(False)
-            view.scene_.addItem(self.dash)
+            start = 0.0
+            for (x0, y0), (x1, y1) in zip(spec.points, spec.points[1:], strict=False):
+                seg = QPainterPath()
+                seg.moveTo(x0, y0)
+                seg.lineTo(x1, y1)
+                item = QGraphicsPathItem(seg)
+                item.setZValue(0.5)
+                item.setToolTip(spec.tooltip)
+                item.setVisible(False)
+                view.scene_.addItem(item)
+                self.dashes.append((item, start))
+                start += math.hypot(x1 - x0, y1 - y0)
         self.last: PipeUpdate | None = None
         self.phase = 0.0  # scene px travelled by the dashes
         self.speed = 0.0  # scene px/s
@@ -462,7 +471,9 @@ class SchematicWidget(QGraphicsView):
             node.glyph.setPen(_cosmetic(c["grey"] if dim else c["line"], 1.2))
         node.hatch.setVisible(unreachable)
         if unreachable:
-            node.hatch.setBrush(QBrush(c["grey"], Qt.BrushStyle.BDiagPattern))
+            hatch = QColor(c["grey"])
+            hatch.setAlpha(110)  # the greyed values stay readable through it
+            node.hatch.setBrush(QBrush(hatch, Qt.BrushStyle.BDiagPattern))
             node.hatch.setPen(Qt.PenStyle.NoPen)
         node.outline.setVisible(abnormal)
         if abnormal:
@@ -507,19 +518,19 @@ class SchematicWidget(QGraphicsView):
         pen.setCapStyle(Qt.PenCapStyle.FlatCap if style != Qt.PenStyle.SolidLine else Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         pipe.body.setPen(pen)
-        pipe.speed = min(MAX_PX_S, max(0.0, u.flow) * PX_PER_LPM) if pipe.dash is not None else 0.0
-        if pipe.dash is not None:
-            pipe.dash.setVisible(pipe.speed > 0)
-            self._dash_pen(pipe)
+        pipe.speed = min(MAX_PX_S, max(0.0, u.flow) * PX_PER_LPM) if pipe.dashes else 0.0
+        for item, _ in pipe.dashes:
+            item.setVisible(pipe.speed > 0)
+        self._dash_pen(pipe)
         pipe.last = u
 
     def _dash_pen(self, pipe: _Pipe) -> None:
-        assert pipe.dash is not None
-        pen = QPen(QColor(255, 255, 255, 200), DASH_W, Qt.PenStyle.CustomDashLine)
-        pen.setDashPattern(DASHES)
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        pen.setDashOffset(-pipe.phase / DASH_W)  # a falling offset moves the dashes along the path
-        pipe.dash.setPen(pen)
+        for item, start in pipe.dashes:
+            pen = QPen(QColor(255, 255, 255, 200), DASH_W, Qt.PenStyle.CustomDashLine)
+            pen.setDashPattern(DASHES)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            pen.setDashOffset((start - pipe.phase) / DASH_W)  # a falling offset moves the dashes along the path
+            item.setPen(pen)
 
     # ------------------------------------------------------------ animation
     @property
@@ -541,7 +552,7 @@ class SchematicWidget(QGraphicsView):
     def advance(self, seconds: float) -> None:
         """Move every flowing pipe's dashes by ``seconds`` of flow (the timer's step)."""
         for p in self._pipes.values():
-            if p.speed > 0 and p.dash is not None:
+            if p.speed > 0:
                 p.phase = (p.phase + p.speed * seconds) % 6000.0
                 self._dash_pen(p)
 
