@@ -290,14 +290,18 @@ class SankeyWidget(QWidget):
             p.drawText(QPointF(x, y + fm_b.height() + fm.height() * i + fm.ascent() + 1), line)
 
     def _band_label_rect(self, b: Band, label: str, taken: list[QRectF]) -> QRectF:
-        """Where a band's label goes: its middle, or further along the band when that would
-        cover a node's label or another band's (a label that fits nowhere stays in the middle)."""
+        """Where a band's label goes: its middle, or further along the band, or just above or
+        below it, when that would cover a node's label or another band's (a label that fits
+        nowhere stays in the middle)."""
         fm = QFontMetricsF(self.font())
         w, h = fm.horizontalAdvance(label) + 6, fm.height()
         first = None
-        for t in (0.5, 0.35, 0.65, 0.22, 0.78):
+        spots = [(t, "on") for t in (0.5, 0.35, 0.65, 0.22, 0.78)]
+        spots += [(t, side) for t in (0.5, 0.7, 0.3) for side in ("above", "below")]
+        for t, side in spots:
             c = _bezier(b, t)
-            rect = QRectF(c.x() - w / 2, c.y() + b.thickness / 2 - h / 2, w, h)
+            y = {"on": c.y() + b.thickness / 2 - h / 2, "above": c.y() - h - 1, "below": c.y() + b.thickness + 1}[side]
+            rect = QRectF(c.x() - w / 2, y, w, h)
             if first is None:
                 first = rect
             if not any(rect.intersects(o) for o in taken):
