@@ -55,27 +55,32 @@ def app_settings() -> QSettings:
 
 
 def recent_sites(settings: QSettings) -> list[str]:
-    """Recent site files, most recent first (stored as JSON: QSettings turns a one-item list into
-    a string on some platforms)."""
-    raw = settings.value(RECENT_KEY, "[]")
-    try:
-        items = json.loads(raw) if isinstance(raw, str) else []
-    except ValueError:
-        return []
-    return [str(p) for p in items if isinstance(p, str)][:MAX_RECENT]
+    """Recent site files, most recent first. The same key and form as the window's File ▸ Recent
+    sites (``console.ui.main_window``): a list of paths; QSettings gives a one-item list back as
+    a plain string, and a JSON list (an earlier form) is read too."""
+    raw = settings.value(RECENT_KEY, [])
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.startswith("[") else [raw]
+        except ValueError:
+            raw = [raw]
+    items = raw if isinstance(raw, list) else []
+    return list(dict.fromkeys(str(p) for p in items if isinstance(p, str) and p))[:MAX_RECENT]
+
+
+def _store(settings: QSettings, items: list[str]) -> None:
+    settings.setValue(RECENT_KEY, items)
+    settings.sync()
 
 
 def remember_site(settings: QSettings, path: str | Path) -> None:
     """Put ``path`` first in the recent list (the window shell calls this once a site opened)."""
     p = str(Path(path).resolve())
-    items = [p, *(x for x in recent_sites(settings) if x != p)][:MAX_RECENT]
-    settings.setValue(RECENT_KEY, json.dumps(items))
-    settings.sync()
+    _store(settings, [p, *(x for x in recent_sites(settings) if x != p)][:MAX_RECENT])
 
 
 def forget_site(settings: QSettings, path: str) -> None:
-    settings.setValue(RECENT_KEY, json.dumps([x for x in recent_sites(settings) if x != path]))
-    settings.sync()
+    _store(settings, [x for x in recent_sites(settings) if x != path])
 
 
 def _site_name(path: str) -> str:

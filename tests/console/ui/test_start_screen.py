@@ -138,3 +138,15 @@ def test_create_refuses_in_one_line(qtbot: Any, tmp_path: Path) -> None:
     d.save()
     assert "address" in d.error.text() and "\n" not in d.error.text() and d.path is None
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_recent_list_shares_the_window_menus_form(settings: QSettings, sites: list[Path]) -> None:
+    # File ▸ Recent sites stores a plain list under the same key; QSettings hands a one-item list
+    # back as a string. Both directions read the same paths.
+    settings.setValue("recent_sites", [str(sites[1]), str(sites[0])])
+    assert recent_sites(settings) == [str(sites[1]), str(sites[0])]
+    settings.setValue("recent_sites", str(sites[0]))
+    assert recent_sites(settings) == [str(sites[0])]
+    remember_site(settings, sites[1])
+    value = settings.value("recent_sites")
+    assert value == [str(sites[1]), str(sites[0])]
