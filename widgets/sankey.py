@@ -179,6 +179,9 @@ class SankeyWidget(QWidget):
         self.setMouseTracking(True)
 
     def set_data(self, nodes: Sequence[SankeyNode], links: Sequence[SankeyLink]) -> None:
+        """Draw these; the same data again (a refresh between polls) repaints nothing."""
+        if not self._message and list(nodes) == self._nodes and list(links) == self._links:
+            return
         self._nodes, self._links, self._message = list(nodes), list(links), ""
         self._geom = None
         self.update()

@@ -68,6 +68,13 @@ def test_paints_bands_stale_hatched_and_a_message_without_data(qtbot: Any) -> No
     sx = int((stale.x0 + stale.x1) / 2)
     colours = {img.pixel(sx, int(stale.y1 + stale.thickness * f)) for f in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)}
     assert len(colours) > 1  # hatched, not a flat fill
+    updates: list[int] = []
+    w.update = lambda *a: updates.append(1)  # type: ignore[method-assign]
+    w.set_data(list(NODES), list(LINKS))  # the same data (a refresh between polls): no repaint asked
+    assert updates == []
+    w.set_data(NODES, [*LINKS[:-1], SankeyLink("cap", "dump", 5.0, "5 W", "waste")])
+    assert updates == [1]
+    del w.update
     w.set_message("no site database")
     assert w.geometry_now().bands == []
     w.repaint()
