@@ -30,10 +30,10 @@ from typing import Any, Protocol, TypeVar
 from console.demo import credentials as demo_creds
 from console.demo.model import DemoSite
 from console.demo.sitefile import Endpoints, render
-from protocols.base import BadData, DeviceError, DeviceSpec, Reading, Unreachable
+from protocols.base import BadData, DeviceError, DeviceSpec, Identity, Reading, Unreachable
 from protocols.demo_views import GpuHostView, ServerView
-from protocols.modbus.client import ModbusSource
-from protocols.modbus.profile import BIT_TABLES
+from protocols.modbus.client import ModbusSource, identity_from
+from protocols.modbus.profile import BIT_TABLES, decode
 from protocols.modbus.server import HeatControllerServer
 from protocols.nvml.client import NvmlSource
 from protocols.nvml.sim import SimulatedNvml
@@ -66,6 +66,10 @@ class DeviceReadout(Protocol):
 
     def read(self, ts: float) -> list[Reading]:
         """What polling the device now would give, stamped ``ts``."""
+        ...
+
+    def identify_now(self) -> Identity:
+        """What the device says it is, as identify() reads it."""
         ...
 
 
@@ -145,6 +149,11 @@ class BmcReadout(RedfishSource):
         finally:
             self._snap, self._tree, self._one = None, {}, None
 
+    def identify_now(self) -> Identity:
+        """What ``identify()`` reads from the demo BMC's tree, without the worker thread (a
+        fresh reader: polls keep their state)."""
+        return BmcReadout(self.spec, self._view)._identify()
+
 
 # ---------------------------------------------------------------- SNMP
 class AgentReadout(SnmpSource):
@@ -208,6 +217,10 @@ class AgentReadout(SnmpSource):
         finally:
             self._values = None
 
+    def identify_now(self) -> Identity:
+        """What ``identify()`` reads from the demo agent (a fresh reader: polls keep their state)."""
+        return run_now(AgentReadout(self.spec, self._mib).identify())
+
 
 # ---------------------------------------------------------------- Modbus
 class ControllerReadout(ModbusSource):
@@ -251,6 +264,21 @@ class ControllerReadout(ModbusSource):
     def read(self, ts: float) -> list[Reading]:
         return _stamped(run_now(self.poll()), ts)
 
+    def identify_now(self) -> Identity:
+        """What ``identify()`` gets from the demo controller: its 43/14 objects and the identity
+        registers as the server encodes them."""
+        names = ("VendorName", "ProductCode", "MajorMinorRevision", "VendorUrl", "ProductName", "ModelName",
+                 "UserApplicationName")
+        told = self._server.identification if self.profile.device_identification else {}
+        mei = {i: told[n] for i, n in enumerate(names) if told.get(n)}
+        values = dict(self._server.get_points())
+        registers: dict[str, str] = {}
+        for p in (p for p in self.profile.points.values() if p.identity):
+            start, regs = self._image(p.table, values)
+            v = decode(p, regs[p.address - start:p.end - start])
+            registers[p.name] = f"{v:g}" if isinstance(v, float) else str(v)
+        return identity_from(mei, registers, self.profile.identity)
+
 
 # ---------------------------------------------------------------- NVML
 class NvmlReadout:
@@ -271,6 +299,13 @@ class NvmlReadout:
         self._snap = None
         try:
             return self._source.readings(self._source.sample_sync(), ts)
+        finally:
+            self._snap = None
+
+    def identify_now(self) -> Identity:
+        self._snap = None
+        try:
+            return self._source.identify_sync()
         finally:
             self._snap = None
 
@@ -328,6 +363,17 @@ class SiteReadout:
             raise ValueError(f"demo readout: no reader for {', '.join(sorted(missing))}")
         self.readers = readers
         self.failures: dict[str, str] = {}  # device -> why its last read gave nothing
+
+    def identities(self) -> dict[str, Identity]:
+        """What each device says it is, as the engine's identify() would read it (a device
+        that cannot answer now is left out)."""
+        out: dict[str, Identity] = {}
+        for r in self.readers:
+            try:
+                out[r.device_id] = r.identify_now()
+            except DeviceError as e:
+                log.info("demo readout: %s gives no identity: %s", r.device_id, e.what)
+        return out
 
     def read(self, ts: float | None = None) -> list[Reading]:
         """What polling every device now would store, stamped ``ts`` (default: simulated now)."""

@@ -117,3 +117,32 @@ def test_readings_are_not_held_up_by_identity() -> None:
     (b,) = polls(c, 1)
     assert [r.series_key for r in b.readings] == ["d1/inlet/temperature"]
     assert isinstance(b.readings[0], Reading) and b.status.state is DeviceState.OK
+
+
+# ---------------------------------------------------------------- the demo site
+@pytest.mark.slow
+def test_every_demo_device_says_what_it_is_over_the_wire_and_in_the_readout() -> None:
+    """The live demo's servers and the in-process readout (fast-forward, the window's test
+    feeder) give the same identity: one description of each device, read by the real clients."""
+    from console.demo.readout import SiteReadout
+    from console.demo.runner import DemoRunner
+    from console.site import device_spec
+
+    with DemoRunner(seed=3, clock=False) as runner:
+        site = runner.site_model()
+
+        async def over_the_wire(dev_id: str) -> Identity:
+            dev = site.device(dev_id)
+            src = runner.source_factory(device_spec(dev, runner.resolve(dev.credentials)))
+            try:
+                await src.poll()
+                return await src.identify()
+            finally:
+                await src.close()
+
+        wire = {d.id: asyncio.run(over_the_wire(d.id)) for d in site.devices}
+        assert runner.site is not None
+        readout = SiteReadout(runner.site).identities()
+    assert readout == wire
+    assert all(i.model and i.manufacturer and i.firmware for i in wire.values())
+    assert {wire["srv1"].serial, wire["pdu1"].serial, wire["heat1"].serial} >= {"HR24A00101", "HR000042"}

@@ -50,6 +50,8 @@ class DemoFeeder:
             self.model.inject(f)
         # specs only to name addresses in statuses
         self._addr = {k: v.address for k, v in site_specs(self.model).items()}
+        # what each device says it is, as the engine reads it once per connection
+        self.identities = self.readout.identities()
 
     def step(self, seconds: float = 60.0) -> list[Reading]:
         """Advance the model and deliver one poll of every device."""
@@ -62,10 +64,12 @@ class DemoFeeder:
         for dev in self.live.site.devices:
             got = by_dev.get(dev.id, [])
             why = self.readout.failures.get(dev.id)
+            ident = self.identities.get(dev.id)
             st = (DeviceStatus(dev.id, self._addr.get(dev.id, dev.address), DeviceState.OK, last_success=now,
-                               readings=len(got))
+                               readings=len(got), identity=ident)
                   if why is None else
-                  DeviceStatus(dev.id, self._addr.get(dev.id, dev.address), DeviceState.UNREACHABLE, message=why))
+                  DeviceStatus(dev.id, self._addr.get(dev.id, dev.address), DeviceState.UNREACHABLE, message=why,
+                               identity=ident))
             self.live.on_batch(Batch(dev.id, tuple(got), st))
         return readings
 
