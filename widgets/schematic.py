@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QAbstractGraphicsShapeItem,
     QGraphicsItem,
     QGraphicsPathItem,
-    QGraphicsPolygonItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -203,8 +202,14 @@ def _glyph(spec: NodeSpec) -> QPainterPath:
     return p
 
 
-def _triangle(x: float, y: float, s: float = 12.0) -> QPolygonF:
-    return QPolygonF([QPointF(x + s / 2, y), QPointF(x + s, y + s), QPointF(x, y + s)])
+def _warning(x: float, y: float, s: float = 13.0) -> QPainterPath:
+    """A warning sign: a triangle with the "!" cut out of it (reads in any colour, and without)."""
+    p = QPainterPath()
+    p.setFillRule(Qt.FillRule.OddEvenFill)
+    p.addPolygon(QPolygonF([QPointF(x + s / 2, y), QPointF(x + s, y + s), QPointF(x, y + s), QPointF(x + s / 2, y)]))
+    p.addRect(QRectF(x + s / 2 - 0.8, y + s * 0.32, 1.6, s * 0.36))
+    p.addRect(QRectF(x + s / 2 - 0.8, y + s * 0.76, 1.6, 1.6))
+    return p
 
 
 class _Node:
@@ -235,7 +240,7 @@ class _Node:
             t.setPos(spec.text_at[0], spec.text_at[1] + (LINE_H + 3 if spec.title else 0) + i * LINE_H)
         self.status = QGraphicsSimpleTextItem("")
         self.status.setFont(view.text_font)
-        self.warn = QGraphicsPolygonItem(_triangle(0, 0))
+        self.warn = QGraphicsPathItem(_warning(0, 0))
         self.warn.setVisible(False)
         self.outline = QGraphicsPathItem(path if spec.shape != "pump" and spec.shape != "valve" else self.glyph.path())
         self.outline.setZValue(6)
@@ -380,7 +385,7 @@ class SchematicWidget(QGraphicsView):
             self.scene_.addItem(label)
             self._key_items[state] = (sample, label)
             if state == "abnormal":
-                tri = QGraphicsPolygonItem(_triangle(sx + 7, y + 3))
+                tri = QGraphicsPathItem(_warning(sx + 6, y + 1.5))
                 self.scene_.addItem(tri)
                 self._key_items["abnormal_tri"] = (tri, label)
 
@@ -492,7 +497,7 @@ class SchematicWidget(QGraphicsView):
         status = u.status
         node.warn.setVisible(abnormal)
         if abnormal:
-            node.warn.setPos(x0, sy + 1)
+            node.warn.setPos(x0, sy)
             node.warn.setBrush(ALARM)
             node.warn.setPen(_cosmetic(ALARM))
             node.status.setFont(self.bold_font)

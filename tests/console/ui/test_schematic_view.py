@@ -111,3 +111,29 @@ def test_example_and_minimal_sites_draw_without_data(qtbot) -> None:
         view = shown(qtbot, ctx)
         assert view.schematic.node_texts("pump") == ["pump", "no sensor"]
         assert not view.schematic.animating
+
+
+def test_stuck_valve_reads_whole_on_the_valve(qtbot) -> None:
+    ctx, feeder = view_context(qtbot)
+    feeder.step(600)
+    feeder.model.inject("valve-stuck")
+    for _ in range(40):  # the controller raises valve_fault once setpoint and position disagree
+        feeder.step(60)
+        fault = ctx.live.get("heat1/valve_fault/alarm")
+        if fault is not None and fault.value == "active":
+            break
+    view = shown(qtbot, ctx)
+    assert view.schematic.node_flags("valve")["outline"]
+    assert view.schematic.node_texts("valve")[-1] == "VALVE STUCK"  # not cut to "VALVE S..."
+
+
+def test_benchmark_measures_without_growing_the_scene(qtbot) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gui_schematic", REPO / "benchmarks" / "gui_schematic.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.measure(4)
+    assert result["items_before"] == result["items_after"] > 100
+    assert result["refresh"]["median_ms"] > 0 and result["frame_event_loop"]["median_ms"] > 0
