@@ -114,6 +114,7 @@ class Flow:
     tone: str
     stale: bool = False
     note: str = ""
+    basis: str = ""  # how the figure was made: the series measured, or the difference taken
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -268,6 +269,10 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:,.0f} kWh" if a >= 100 else f"{value:.1f} kWh" if a >= 10 else f"{value:.2f} kWh"
 
 
+def _measured(keys: Sequence[str]) -> str:
+    return "measured: " + " + ".join(keys) if keys else "no series"
+
+
 def _pct(x: float | None) -> str:
     return f"{x * 100:.0f} %" if x is not None else "?"
 
@@ -329,8 +334,11 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         unacc("it", 0, -losses, "IT load above the metered feed", it or 0.0)
         losses = 0.0
     to_it = e_in if it is not None and e_in is not None and e_in < it else it
-    flows.insert(0, Flow("in", "it", to_it, fmt(to_it, unit), "electric", it_stale or r_in.stale, in_note))
-    flows.append(Flow("in", "losses", losses, fmt(losses, unit), "loss", r_in.stale or it_stale))
+    it_keys = tuple(k for r in r_servers for k in r.keys)
+    flows.insert(0, Flow("in", "it", to_it, fmt(to_it, unit), "electric", it_stale or r_in.stale, in_note,
+                         _measured(it_keys)))
+    flows.append(Flow("in", "losses", losses, fmt(losses, unit), "loss", r_in.stale or it_stale,
+                      basis=f"electricity in ({_measured(r_in.keys)}) − IT load"))
 
     # IT -> captured + room air
     cf = cap / it if cap is not None and it else None
@@ -340,9 +348,9 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         room = 0.0
     from_it = it if it is not None and cap is not None and cap > it else cap
     flows.append(Flow("it", "captured", from_it, f"{fmt(from_it, unit)} · captured {_pct(cf)} of IT", "heat",
-                      r_cap.stale))
+                      r_cap.stale, basis=_measured(r_cap.keys)))
     flows.append(Flow("it", "room", room, fmt(room, unit), "heat", it_stale or r_cap.stale,
-                      "useful in winter"))
+                      "useful in winter", "IT load − heat captured"))
 
     # captured -> dumped + tank
     tank_in = _sub(cap, dumped if dumped is not None else 0.0)
@@ -351,15 +359,19 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         tank_in = 0.0
     to_dump = cap if dumped is not None and cap is not None and dumped > cap else dumped
     flows.append(Flow("captured", "dumped", to_dump, fmt(to_dump, unit), "waste", r_dump.stale,
-                      "" if dumped is not None else "not metered"))
-    flows.append(Flow("captured", "tank", tank_in, fmt(tank_in, unit), "heat", r_cap.stale or r_dump.stale))
+                      "" if dumped is not None else "not metered", _measured(r_dump.keys)))
+    flows.append(Flow("captured", "tank", tank_in, fmt(tank_in, unit), "heat", r_cap.stale or r_dump.stale,
+                      basis="heat captured − heat dumped"))
 
     # tank -> stored + each sink
     useful = tank_in
+    tank_basis = (f"{plan.tank_volume_l:g} L × {WATER_KJ_PER_KG_K} kJ/kg·K × change of the mean of "
+                  f"{', '.join(plan.tank_keys) or 'no sensors'}")
     if plan.period:
         if st is not None and st < 0:
             nodes.append(Node("from-store", "Drawn from the tank", 2, "the tank ended cooler than it began"))
-            flows.append(Flow("from-store", "tank", -st, fmt(-st, unit), "heat", stored is not None and stored.stale))
+            flows.append(Flow("from-store", "tank", -st, fmt(-st, unit), "heat", stored is not None and stored.stale,
+                              basis=tank_basis))
         useful = None if tank_in is None or st is None else tank_in - st
         if st is None:
             notes.append("tank storage unknown: no tank temperatures for the period")
@@ -371,7 +383,7 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
     if plan.period and (st is None or st >= 0):  # drawn from the tank: its own source, above
         nodes.append(Node("stored", f"Stored in {plan.tank_name}", col_sinks))
         flows.append(Flow("tank", "stored", st, fmt(st, unit), "heat", stored is not None and stored.stale,
-                          "" if st is not None else "tank temperatures missing"))
+                          "" if st is not None else "tank temperatures missing", tank_basis))
 
     measured = {n: r.value for n, r in zip(plan.consumer_names, r_cons, strict=True) if r.value is not None}
     rest = None if useful is None else max(0.0, useful - sum(measured.values()))
@@ -388,15 +400,19 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
         nodes.append(Node(nid, name.capitalize(), col_sinks))
         if name in measured:
             v: float | None = measured[name]
-            flows.append(Flow("tank", nid, v, fmt(v, unit), "useful", r_cons[i].stale))
+            flows.append(Flow("tank", nid, v, fmt(v, unit), "useful", r_cons[i].stale,
+                              basis=_measured(r_cons[i].keys)))
             continue
         j = unmeasured.index(i)
         v = None if rest is None else rest * weights[j] / sum(weights)
         est = len(unmeasured) > 1 or bool(measured)
         live_note = "" if plan.period else "incl. tank charging"
         note = "; ".join(x for x in (f"estimated split ({split})" if est else "", live_note) if x)
+        basis = "heat into the tank" + (" − stored" if plan.period else "")
+        if est:
+            basis += f" − metered sinks, split across the sinks without a meter ({split})"
         flows.append(Flow("tank", nid, v, f"{fmt(v, unit)}" + (" est." if est else ""), "useful",
-                          r_cap.stale or r_dump.stale, note))
+                          r_cap.stale or r_dump.stale, note, basis))
     low = ""
     if cf is not None and it and plan.design_capture > 0 and cf < LOW_CAPTURE_SHARE * plan.design_capture:
         low = (f"heat capture {cf * 100:.0f} % of IT, design {plan.design_capture * 100:.0f} %: "

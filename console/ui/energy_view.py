@@ -228,7 +228,7 @@ class EnergyView(QWidget):
         links = []
         for f in b.flows:
             label_text = f.label if f.value is not None else "no data" + (f" · {f.note}" if f.note else "")
-            tip = label_text + (f" — {f.note}" if f.note and f.value is not None else "")
+            tip = "\n".join(x for x in (label_text, f.note if f.value is not None else "", f.basis) if x)
             links.append(SankeyLink(f.source, f.target, f.value, label_text, f.tone, f.stale, tip))
         self.sankey.set_data(nodes, links)
         u = b.unit

@@ -49,6 +49,10 @@ def test_live_balance_closes_on_hand_computed_inputs() -> None:
                                                                       "heat1__dump__thermal_power": 0.0}))
     assert low.low_capture.startswith("heat capture 4 % of IT, design 75 %")
     assert _flow(b, "in", "it").label == "950 W"
+    # each band says how it was made (its tooltip): the series measured or the difference taken
+    assert _flow(b, "in", "it").basis == "measured: srv1/chassis/power + srv2/chassis/power + srv3/chassis/power"
+    assert _flow(b, "it", "room").basis == "IT load − heat captured"
+    assert "split across the sinks without a meter (equal shares)" in sinks[0].basis
 
 
 def test_period_balance_with_storage_and_a_split_by_design_power() -> None:

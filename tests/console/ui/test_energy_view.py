@@ -42,6 +42,8 @@ def test_live_balance_comes_from_the_live_model_and_marks_stale_values(qtbot: An
     assert b.it == pytest.approx(sum(float(s.value) for s in chassis if s is not None))
     assert "Live" in v.totals.text() and "captured" in v.totals.text()
     assert len(v.sankey.geometry_now().bands) == len(b.flows)
+    tips = {(bd.link.source, bd.link.target): bd.link.tooltip for bd in v.sankey.geometry_now().bands}
+    assert "measured: ups1/output/power" in tips[("in", "losses")]
     assert not any(f.stale for f in b.flows)
     t[0] += 3600  # an hour without a poll: the same numbers, now drawn stale with their age
     v.refresh()
