@@ -5,8 +5,8 @@ window can still show the site. ``ReadOnlyLive`` is a ``LiveSite`` that a thread
 refreshes from a read-only store (``Store(readonly=True)``: no writer lock, reads beside the
 writer under WAL) every few seconds: the latest values keep their true age, so they go stale on
 screen when the writer stops polling or exits, and the unacknowledged events are the writer's.
-Each device's status is derived from its values: ``ok`` while any of its series is fresh,
-``stale`` (named with how long) once none is. Qt-free.
+Each device's status is derived from its values when asked: ``ok`` while its newest value is
+fresh, ``stale`` (named with how long) once it is not. Qt-free.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from console.engine.coordinator import DeviceState, DeviceStatus, is_stale
-from console.live import ACTIVE_SEVERITIES, Change, LiveSite, _Series, known_to_store
+from console.live import ACTIVE_SEVERITIES, Change, DeviceView, LiveSite, _Series, known_to_store
 from console.site import Site
 
 log = logging.getLogger("heatrack.viewer")
@@ -42,6 +42,7 @@ class ReadOnlyLive(LiveSite):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._read_done = threading.Condition()
+        self._newest: dict[str, float] = {}  # device -> wall time of its newest stored value
 
     # ------------------------------------------------------------ thread
     def start(self) -> ReadOnlyLive:
@@ -96,27 +97,41 @@ class ReadOnlyLive(LiveSite):
         """Replace what is known with the store's latest values and unacknowledged events. A
         value's freshness is its true age (reading time vs now), not when it was read here."""
         now, wall = self._clock(), self._wall()
-        newest: dict[str, float] = {}
-        fresh: dict[str, bool] = {}
         with self._lock:
             for r in latest:
                 age = max(0.0, wall - r.ts)
                 self._series[r.series_key] = _Series(r, now - age if r.value is not None else None)
+            newest: dict[str, float] = {}
+            for r in (s.reading for s in self._series.values() if s.reading.value is not None):
                 newest[r.device_id] = max(newest.get(r.device_id, 0.0), r.ts)
-                if not is_stale(age, self._interval.get(r.device_id, 0.0)):
-                    fresh[r.device_id] = True
-            for dev in self.site.devices:
-                last = newest.get(dev.id)
-                if last is None:
-                    continue
-                if fresh.get(dev.id):
-                    self._status[dev.id] = DeviceStatus(dev.id, dev.address, DeviceState.OK, last_success=last)
-                else:
-                    self._status[dev.id] = DeviceStatus(
-                        dev.id, dev.address, DeviceState.STALE, last_success=last,
-                        message=f"no new values in the database for {wall - last:.0f} s")
+            self._newest = newest
             self._events = {e.id: e for e in events if e.id is not None and e.severity in ACTIVE_SEVERITIES}
         self._publish(Change(None))
+
+    # ------------------------------------------------------------ reading
+    def _derived(self, dev_id: str, address: str, wall: float) -> DeviceStatus | None:
+        """A device's status from its newest stored value, decided at the time of asking (as the
+        series' staleness is): ok while fresh, stale once no value is newer than 3 periods."""
+        last = self._newest.get(dev_id)
+        if last is None:
+            return None
+        if not is_stale(wall - last, self._interval.get(dev_id, 0.0)):
+            return DeviceStatus(dev_id, address, DeviceState.OK, last_success=last)
+        return DeviceStatus(dev_id, address, DeviceState.STALE, last_success=last,
+                            message=f"no new values in the database for {wall - last:.0f} s")
+
+    def device(self, device_id: str) -> DeviceView:
+        dev = self.site.device(device_id)
+        with self._lock:
+            return DeviceView(dev, self._derived(dev.id, dev.address, self._wall()))
+
+    def devices(self) -> list[DeviceView]:
+        wall = self._wall()
+        with self._lock:
+            return [DeviceView(d, self._derived(d.id, d.address, wall)) for d in self.site.devices]
+
+    def reporting(self) -> int:
+        return sum(1 for v in self.devices() if v.status is not None and v.status.available)
 
 
 __all__ = ["REFRESH_S", "ReadOnlyLive"]

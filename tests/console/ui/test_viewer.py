@@ -152,3 +152,51 @@ def test_recorded_event_type_is_what_the_viewer_keeps() -> None:
     live.load([], [RecordedEvent(3, 1.0, "alarm", "heat1", "low_flow", "m"),
                    RecordedEvent(4, 2.0, "info", "heat1", "device_ok", "m")])
     assert [e.id for e in live.active_events()] == [3]
+
+
+WRITER = """
+import sys, time
+from console.store import Store
+from protocols.base import Reading
+store = Store(sys.argv[1])
+i = 0
+while True:
+    store.add_readings([Reading(time.time(), "heat1", "tank_top", "temperature", 50.0 + i % 5, "°C")])
+    store.flush()
+    if i == 0:
+        print("ready", flush=True)
+    i += 1
+    time.sleep(0.05)
+"""
+
+
+def test_a_second_process_writes_the_viewer_follows_then_sees_it_stop(qtbot: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+
+    db = tmp_path / "site.db"
+    fast = SITE.model_copy(update={"devices": [d.model_copy(update={"poll_interval": 0.2, "timeout": 0.1})
+                                               for d in SITE.devices]})
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match=f"already open for writing by pid {proc.pid}"):
+            Store(db)
+        live = ReadOnlyLive(fast, db, refresh_s=0.05).start()
+        try:
+            qtbot.waitUntil(lambda: (s := live.get("heat1/tank_top/temperature")) is not None and s.state == "ok",
+                            timeout=10_000)
+            proc.kill()  # the writer stops: no newer value; three 0.2 s periods later it is stale
+            proc.wait(10)
+            qtbot.waitUntil(lambda: live.get("heat1/tank_top/temperature").state == "stale",  # type: ignore[union-attr]
+                            timeout=10_000)
+            assert live.device("heat1").state == "stale"
+        finally:
+            live.close()
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
