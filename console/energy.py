@@ -226,7 +226,7 @@ def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
                 hp.bypass.name, other, hp.liquid_fraction)
 
 
-def read(term: Term, values: Mapping[str, Sample]) -> Reading:
+def read(term: Term, values: Mapping[str, Sample], word: str = "stale") -> Reading:
     """The first option whose series all have fresh values; else the first complete one (stale,
     marked); else the best partial one (marked). A fallback option is named in the note."""
     complete = [opt for opt in term.options
@@ -235,7 +235,7 @@ def read(term: Term, values: Mapping[str, Sample]) -> Reading:
     if fresh or complete:
         opt = (fresh or complete)[0]
         stale = [f"{k}: {values[k].note}" if values[k].note else k for k in opt if values[k].stale]
-        note = f"{term.name} stale ({', '.join(stale)})" if stale else ""
+        note = f"{term.name} {word} ({', '.join(stale)})" if stale else ""
         if not note and opt not in term.options[:term.usual]:
             note = f"{term.name} from {', '.join(opt)}"
         return Reading(sum(values[k].value or 0.0 for k in opt), opt, bool(stale), note)
@@ -287,10 +287,11 @@ def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None =
     difference becomes an "unaccounted" source beside it, so sources equal sinks."""
     unit = ENERGY if plan.period else POWER
     notes: list[str] = []
-    r_in = read(plan.electricity_in, values)
-    r_servers = [read(t, values) for t in plan.servers]
-    r_cap, r_dump = read(plan.captured, values), read(plan.dumped, values)
-    r_cons = [read(t, values) for t in plan.consumers]
+    word = "partial" if plan.period else "stale"
+    r_in = read(plan.electricity_in, values, word)
+    r_servers = [read(t, values, word) for t in plan.servers]
+    r_cap, r_dump = read(plan.captured, values, word), read(plan.dumped, values, word)
+    r_cons = [read(t, values, word) for t in plan.consumers]
     for r in (r_in, *r_servers, r_cap):
         if r.note:
             notes.append(r.note)

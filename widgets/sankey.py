@@ -170,6 +170,7 @@ class SankeyWidget(QWidget):
         self._nodes: list[SankeyNode] = []
         self._links: list[SankeyLink] = []
         self._message = "no data yet"
+        self._stale_word = "stale"
         self._geom: Geometry | None = None
         self._geom_size: QSize | None = None
         self.warning_colour = QColor("#b25e00")  # unaccounted: the theme's warning colour
@@ -178,11 +179,14 @@ class SankeyWidget(QWidget):
         self.setMinimumSize(640, 320)
         self.setMouseTracking(True)
 
-    def set_data(self, nodes: Sequence[SankeyNode], links: Sequence[SankeyLink]) -> None:
-        """Draw these; the same data again (a refresh between polls) repaints nothing."""
-        if not self._message and list(nodes) == self._nodes and list(links) == self._links:
+    def set_data(self, nodes: Sequence[SankeyNode], links: Sequence[SankeyLink], stale_word: str = "stale") -> None:
+        """Draw these; the same data again (a refresh between polls) repaints nothing.
+        ``stale_word`` is what a stale link's label says ("partial" for a period short of data)."""
+        if (not self._message and list(nodes) == self._nodes and list(links) == self._links
+                and stale_word == self._stale_word):
             return
         self._nodes, self._links, self._message = list(nodes), list(links), ""
+        self._stale_word = stale_word
         self._geom = None
         self.update()
 
@@ -236,7 +240,7 @@ class SankeyWidget(QWidget):
         node_labels = [(n, self._node_label_rect(n, g.nodes[n.id])) for n in self._nodes]
         taken = [r for _, r in node_labels]
         for b in g.bands:
-            label = b.link.label + (" (stale)" if b.link.stale else "")
+            label = b.link.label + (f" ({self._stale_word})" if b.link.stale else "")
             rect = self._band_label_rect(b, label, taken)
             taken.append(rect)
             self._paint_band_label(p, b, rect, label, text, muted)

@@ -230,7 +230,7 @@ class EnergyView(QWidget):
             label_text = f.label if f.value is not None else "no data" + (f" · {f.note}" if f.note else "")
             tip = "\n".join(x for x in (label_text, f.note if f.value is not None else "", f.basis) if x)
             links.append(SankeyLink(f.source, f.target, f.value, label_text, f.tone, f.stale, tip))
-        self.sankey.set_data(nodes, links)
+        self.sankey.set_data(nodes, links, "partial" if b.unit == energy.ENERGY else "stale")
         u = b.unit
         parts = [f"<b>{label}</b>", f"in {energy.fmt(b.electricity_in, u)}", f"IT {energy.fmt(b.it, u)}",
                  f"captured {energy.fmt(b.captured, u)} ({_pct(b.capture_fraction)} of IT)",
@@ -240,7 +240,8 @@ class EnergyView(QWidget):
             warn = self.sankey.warning_colour.name()
             parts.insert(1, f'<span style="color:{warn}"><b>⚠ {b.low_capture}</b></span>')
         if any(f.stale for f in b.flows):
-            parts.insert(1, "<b>stale or partial values (hatched grey, see below)</b>")
+            parts.insert(1, "<b>partial data (hatched grey, see below)</b>" if b.unit == energy.ENERGY
+                         else "<b>stale values (hatched grey, see below)</b>")
         if b.stored is not None:
             parts.append(f"stored in the tank {energy.fmt(b.stored, u)}" if b.stored >= 0
                          else f"drawn from the tank {energy.fmt(-b.stored, u)}")

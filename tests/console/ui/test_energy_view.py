@@ -90,6 +90,7 @@ def test_a_period_is_read_on_the_history_thread_and_handed_back(qtbot: Any, demo
     assert b.stored is not None  # tank temperatures over the period
     assert "Last 24 h" in v.totals.text() and "kWh" in v.totals.text()
     assert "data for" in v.notes.text()  # 1.5 h of 24: marked partial, not a confident day
+    assert "partial data" in v.totals.text() and "IT srv1 partial" in v.notes.text()
 
 
 def test_a_closed_or_missing_database_is_one_line(qtbot: Any, tmp_path: Path) -> None:
