@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import time
+from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtGui import QColor, QFont, QIcon
+from PySide6.QtWidgets import QWidget
 
 from widgets import severity as sev
-from widgets.event_table import SORT_ROLE, when_text
+from widgets.event_table import when_text
+from widgets.row_table import ID_ROLE, SORT_ROLE, RowTable
+
+D = Qt.ItemDataRole
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -29,66 +35,48 @@ class AuditRow:
     raw: str = ""  # the JSON behind before/after, for the tooltip
 
 
-class _Item(QTableWidgetItem):
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
-        if a is not None and b is not None:
-            return bool(a < b)
-        return self.text() < other.text()
+@functools.cache
+def _mark(ink: str) -> QIcon:
+    return sev.icon("warning", 16, QColor(ink))
 
 
-class AuditTable(QTableWidget):
+class AuditTable(RowTable):
     COLUMNS = ("#", "Time", "Who", "Action", "Target", "Before", "After", "Result")
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, len(self.COLUMNS), parent)
-        self.setHorizontalHeaderLabels(self.COLUMNS)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setAlternatingRowColors(True)
-        self.setWordWrap(False)
-        self.verticalHeader().setVisible(False)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
-        self.setSortingEnabled(True)
-        self.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self._now = time.time()
+        super().__init__(parent)
         self._rows: tuple[AuditRow, ...] | None = None
+        self._bold = QFont(self.font())
+        self._bold.setBold(True)
 
-    def set_rows(self, rows: list[AuditRow], now: float | None = None) -> None:
-        now = time.time() if now is None else now
+    def set_audit(self, rows: list[AuditRow], now: float | None = None) -> None:
+        """Show ``rows`` (unchanged rows are not redrawn)."""
         if tuple(rows) == self._rows:
             return
-        self._rows = tuple(rows)
-        order = self.horizontalHeader().sortIndicatorSection(), self.horizontalHeader().sortIndicatorOrder()
-        self.setSortingEnabled(False)
-        self.setRowCount(len(rows))
-        for r, a in enumerate(rows):
-            cells = (str(a.id), when_text(a.ts, now), a.actor, a.action.replace("_", " "), a.target,
-                     a.before, a.after, a.result)
-            for c, text in enumerate(cells):
-                item = _Item(text)
-                if c == 0:
-                    item.setData(SORT_ROLE, a.id)
-                elif c == 1:
-                    item.setData(SORT_ROLE, a.ts)
-                    item.setToolTip(f"{dt.datetime.fromtimestamp(a.ts):%Y-%m-%d %H:%M:%S} local")
-                elif c in (5, 6) and a.raw:
-                    item.setToolTip(a.raw)
-                else:
-                    item.setToolTip(text)
-                if c == 7 and not a.ok:
-                    item.setIcon(sev.icon("warning", 16, self.palette().text().color()))
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.setItem(r, c, item)
-        self.setSortingEnabled(True)
-        self.sortByColumn(*order)
+        self._rows, self._now = tuple(rows), time.time() if now is None else now
+        self.set_rows(list(rows))
 
-    def cell(self, row: int, column: str) -> str:
-        item = self.item(row, self.COLUMNS.index(column))
-        return item.text() if item is not None else ""
+    def value(self, a: AuditRow, c: int, role: int) -> Any:
+        if role == D.DisplayRole:
+            return (str(a.id), when_text(a.ts, self._now), a.actor, a.action.replace("_", " "), a.target,
+                    a.before, a.after, a.result)[c]
+        if role == SORT_ROLE:
+            return (a.id, a.ts, a.actor, a.action, a.target, a.before, a.after, a.result)[c]
+        if role == ID_ROLE and c == 0:
+            return a.id
+        if c == 7 and not a.ok:
+            if role == D.DecorationRole:
+                return _mark(self.palette().text().color().name())
+            if role == D.FontRole:
+                return self._bold
+        if role == D.ToolTipRole:
+            if c == 1:
+                return f"{dt.datetime.fromtimestamp(a.ts):%Y-%m-%d %H:%M:%S} local"
+            if c in (5, 6) and a.raw:
+                return a.raw
+            return self.value(a, c, D.DisplayRole)
+        return None
 
 
 __all__ = ["AuditRow", "AuditTable"]

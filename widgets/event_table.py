@@ -3,21 +3,24 @@
 Plain data in (``EventRow``), a signal out (``acknowledge_requested`` with the selected,
 not yet acknowledged event ids). Severity is a shape and a word (``widgets.severity``); only
 alarm and critical rows are coloured. Columns sort by their meaning (time by time, severity by
-rank), not by their text."""
+rank), not by their text. A model underneath (``widgets.row_table``): a thousand events are
+replaced in milliseconds."""
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import time
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtGui import QAction, QBrush, QFont, QIcon, QKeySequence
+from PySide6.QtWidgets import QWidget
 
 from widgets import severity as sev
+from widgets.row_table import ID_ROLE, SORT_ROLE, RowTable
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+D = Qt.ItemDataRole
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,36 +44,25 @@ def when_text(ts: float, now: float | None = None) -> str:
     return t.strftime("%Y-%m-%d %H:%M")
 
 
-class _Item(QTableWidgetItem):
-    """Sorts by SORT_ROLE when it is set, else by text."""
+@functools.cache
+def _icon(severity: str, ink: str) -> QIcon:
+    from PySide6.QtGui import QColor
 
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
-        if a is not None and b is not None:
-            return bool(a < b)
-        return self.text() < other.text()
+    return sev.icon(severity, 16, QColor(ink))
 
 
-class EventTable(QTableWidget):
+class EventTable(RowTable):
     COLUMNS = ("Time", "Severity", "Device", "Kind", "Message", "Acknowledged")
+    STRETCH = 4
     acknowledge_requested = Signal(list)  # [event id, ...]: selected and not yet acknowledged
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, len(self.COLUMNS), parent)
-        self.setHorizontalHeaderLabels(self.COLUMNS)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setAlternatingRowColors(True)
-        self.setWordWrap(False)
-        self.verticalHeader().setVisible(False)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.setSortingEnabled(True)
-        self.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self._now = time.time()
+        super().__init__(parent)
         self._rows: tuple[EventRow, ...] | None = None
         self._day: object = None
+        self._bold = QFont(self.font())
+        self._bold.setBold(True)
         ack = QAction("Acknowledge", self)
         ack.setShortcut(QKeySequence("Ctrl+K"))
         ack.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -86,72 +78,43 @@ class EventTable(QTableWidget):
         key = tuple(rows)
         if key == self._rows and day == self._day:
             return
-        self._rows, self._day = key, day
-        selected = set(self.selected_ids(unacked_only=False))
-        order = self.horizontalHeader().sortIndicatorSection(), self.horizontalHeader().sortIndicatorOrder()
-        self.setSortingEnabled(False)
-        self.setRowCount(len(rows))
-        text_brush = self.palette().text()
-        for r, e in enumerate(rows):
-            acked = "" if e.acked_at is None else f"{e.acked_by or '?'} at {when_text(e.acked_at, now)}"
-            cells: list[tuple[str, Any]] = [
-                (when_text(e.ts, now), e.ts), (sev.word(e.severity), sev.RANK.get(e.severity, -1)),
-                (e.device_id, None), (e.kind.replace("_", " "), None), (e.message, None),
-                (acked, e.acked_at or 0.0)]
+        self._rows, self._day, self._now = key, day, now
+        self.set_rows(list(rows))
+
+    def value(self, e: EventRow, c: int, role: int) -> Any:
+        if role == D.DisplayRole:
+            if c == 0:
+                return when_text(e.ts, self._now)
+            if c == 1:
+                return sev.word(e.severity)
+            if c == 5:
+                return "" if e.acked_at is None else f"{e.acked_by or '?'} at {when_text(e.acked_at, self._now)}"
+            return (e.device_id, e.kind.replace("_", " "), e.message)[c - 2] if 2 <= c <= 4 else None
+        if role == SORT_ROLE:
+            return (e.ts, sev.RANK.get(e.severity, -1), e.device_id, e.kind, e.message, e.acked_at or 0.0)[c]
+        if role == ID_ROLE and c == 0:
+            return e.id
+        if role == D.ForegroundRole and c in (1, 4):
             alarm = sev.colour(e.severity)
-            for c, (text, sort) in enumerate(cells):
-                item = _Item(text)
-                if sort is not None:
-                    item.setData(SORT_ROLE, sort)
-                item.setToolTip(f"{e.message}\n{dt.datetime.fromtimestamp(e.ts):%Y-%m-%d %H:%M:%S} local"
-                                if c in (0, 4) else text)
-                if alarm is not None and c in (1, 4):
-                    item.setForeground(QBrush(alarm))
-                elif c != 1:
-                    item.setForeground(text_brush)
-                self.setItem(r, c, item)
-            first = self.item(r, 0)
-            first.setData(Qt.ItemDataRole.UserRole, e.id)
-            sev_item = self.item(r, 1)
-            sev_item.setIcon(sev.icon(e.severity, 16, self.palette().text().color()))
-            if alarm is not None:
-                font = sev_item.font()
-                font.setBold(True)
-                sev_item.setFont(font)
-            sev_item.setData(Qt.ItemDataRole.UserRole, e.acked_at is None)
-        self.setSortingEnabled(True)
-        self.sortByColumn(*order)
-        if selected:
-            self.select_ids(list(selected))
+            return QBrush(alarm) if alarm is not None else None
+        if role == D.DecorationRole and c == 1:
+            return _icon(e.severity, self.palette().text().color().name())
+        if role == D.FontRole and c == 1 and e.severity in sev.COLOURS:
+            return self._bold
+        if role == D.ToolTipRole:
+            if c in (0, 4):
+                return f"{e.message}\n{dt.datetime.fromtimestamp(e.ts):%Y-%m-%d %H:%M:%S} local"
+            return self.value(e, c, D.DisplayRole)
+        return None
 
     # ------------------------------------------------------------ reading back
-    def row_ids(self) -> list[int | None]:
-        """Event ids in the order shown."""
-        return [self.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(self.rowCount())]
-
-    def cell(self, row: int, column: str) -> str:
-        item = self.item(row, self.COLUMNS.index(column))
-        return item.text() if item is not None else ""
-
     def selected_ids(self, unacked_only: bool = True) -> list[int]:
-        rows = sorted({i.row() for i in self.selectedIndexes()})
         out = []
-        for r in rows:
-            eid = self.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            if eid is None:
-                continue
-            if unacked_only and not self.item(r, 1).data(Qt.ItemDataRole.UserRole):
-                continue
-            out.append(int(eid))
+        for r in self.selected_rows():
+            e = self.row_at(r)
+            if e.id is not None and (not unacked_only or e.acked_at is None):
+                out.append(int(e.id))
         return out
-
-    def select_ids(self, ids: list[int]) -> None:
-        self.clearSelection()
-        wanted = set(ids)
-        flags = self.selectionModel().SelectionFlag.Select | self.selectionModel().SelectionFlag.Rows
-        for r in range(self.rowCount()):
-            if self.item(r, 0).data(Qt.ItemDataRole.UserRole) in wanted:
-                self.selectionModel().select(self.model().index(r, 0), flags)
 
     def request_acknowledge(self) -> None:
         ids = self.selected_ids()

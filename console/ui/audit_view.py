@@ -107,7 +107,7 @@ class AuditView(QWidget):
         except Exception as e:  # noqa: BLE001 - StoreError: one line
             self.status.setText(f"Audit log unavailable: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
         else:
-            self.table.set_rows([to_row(e) for e in entries], self.ctx.wall())
+            self.table.set_audit([to_row(e) for e in entries], self.ctx.wall())
             n = len(entries)
             newest = " (the newest)" if n >= SHOWN else ""
             self.status.setText(f"{n:,} entr{'ies' if n != 1 else 'y'}{newest}")
@@ -147,6 +147,10 @@ class AuditView(QWidget):
                                               "CSV files (*.csv)")
         if path:
             self.export_csv(path)
+
+    def export(self) -> None:
+        """The window's File ▸ Export page… on this page: the CSV of the whole log."""
+        self.ask_export()
 
     def export_csv(self, path: str) -> Future[int] | None:
         """Write the whole audit log to ``path`` off the GUI thread; the status line says how

@@ -77,7 +77,7 @@ class EventsView(QWidget):
         self.active = EventTable()
         self.active.setToolTip("Unacknowledged warnings, alarms and critical events, newest first")
         self.active.acknowledge_requested.connect(self.ask_acknowledge)
-        self.active.itemSelectionChanged.connect(self._update_buttons)
+        self.active.selection_changed.connect(self._update_buttons)
         self.ack_button = QPushButton("Acknowledge…")
         self.ack_button.setToolTip("Record that you have seen the selected events (Ctrl+K); asks your name")
         self.ack_button.clicked.connect(lambda: self.ask_acknowledge(self.active.selected_ids()))

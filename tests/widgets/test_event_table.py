@@ -41,11 +41,15 @@ def test_only_alarm_and_critical_are_coloured(qtbot) -> None:
     t = EventTable()
     qtbot.addWidget(t)
     t.set_events(rows(), NOW)
-    text = t.palette().text().color().name()
-    colours = {t.cell(r, "Severity"): t.item(r, 1).foreground().color().name() for r in range(5)}
-    assert colours["ALARM"] != text and colours["CRITICAL"] != text and colours["ALARM"] != colours["CRITICAL"]
-    assert t.item(3, 4).foreground().color().name() == text  # the warning's message
-    assert all(not t.item(r, 1).icon().isNull() for r in range(5))  # a shape for each
+    fg = Qt.ItemDataRole.ForegroundRole
+    colours = {t.cell(r, "Severity"): t.data(r, 1, fg) for r in range(5)}
+    assert colours["warning"] is None and colours["info"] is None  # the palette's own text colour
+    assert colours["ALARM"].color() != colours["CRITICAL"].color()
+    assert t.data(3, 4, fg) is None and t.data(1, 4, fg).color() == colours["ALARM"].color()  # messages
+    assert t.data(1, 1, Qt.ItemDataRole.FontRole).bold()
+    icons = [t.data(r, 1, Qt.ItemDataRole.DecorationRole) for r in range(5)]
+    assert all(not i.isNull() for i in icons)  # a shape for each
+    assert len({i.pixmap(16).toImage().bits().tobytes() for i in icons}) == 4  # one per severity
 
 
 def test_sorting_by_severity_uses_its_rank_not_its_text(qtbot) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from console.ui.control_panel import ControlPanel
-from tests.fakes.writes import Clock, make_control, private_settings
 from tests.fakes.views import view_context
+from tests.fakes.writes import Clock, make_control, private_settings
 
 
 @pytest.fixture(autouse=True)

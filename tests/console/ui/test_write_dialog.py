@@ -17,8 +17,8 @@ from protocols.base import (
     SetValve,
     UpsSelfTest,
 )
-from tests.fakes.writes import Clock, make_control, private_settings
 from tests.fakes.views import view_context
+from tests.fakes.writes import Clock, make_control, private_settings
 
 
 @pytest.fixture(autouse=True)
