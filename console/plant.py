@@ -453,7 +453,7 @@ def plant_state(plant: Plant, series: Iterable[SeriesState], devices: Mapping[st
         elif r.reasons:
             state, reason = ABNORMAL, "\n".join(r.reasons)
         elif not r.got:
-            state, reason = NONE, ("no sensor" if el.bindings else "")
+            state, reason = NONE, ("no sensor" if el.bindings and el.kind != "tank" else "")  # its layers say it
         elif any(s.state != LIVE_OK for s in r.got.values()):
             worst = max(s.age for s in r.got.values() if s.state != LIVE_OK)
             bad = [s.state for s in r.got.values() if s.state != LIVE_OK]

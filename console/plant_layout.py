@@ -19,8 +19,8 @@ Rect = tuple[float, float, float, float]  # x, y, width, height
 TOP = 100.0  # the loop's supply (hot) pipe
 SERVER_X, SERVER_W, SERVER_H, SERVER_GAP = 36.0, 236.0, 104.0, 12.0
 COLD_X, HOT_X = 16.0, 298.0  # manifolds either side of the servers
-BYPASS_X = 540.0
-EXCH_X, EXCH_W = 660.0, 120.0
+BYPASS_X = 520.0
+EXCH_X, EXCH_W = 660.0, 130.0
 TANK_X, TANK_W = 850.0, 130.0
 FEED_X = 1012.0
 CONS_X, CONS_W, CONS_H, CONS_GAP = 1136.0, 200.0, 88.0, 16.0
@@ -74,7 +74,7 @@ def layout(plant: Plant) -> PlantLayout:
     exch_cx = EXCH_X + EXCH_W / 2
     pipes["hot"] = ((HOT_X, TOP), (exch_cx, TOP), (exch_cx, exch_top))
     pipes["cold"] = ((exch_cx, exch_bot), (exch_cx, bot), (COLD_X, bot))
-    box("exchanger", (EXCH_X, exch_top, EXCH_W, exch_bot - exch_top))
+    box("exchanger", (EXCH_X, exch_top, EXCH_W, exch_bot - exch_top), pad=6)
     rects["loop_supply"] = (330.0, TOP - 58, 150.0, 50.0)
     text_at["loop_supply"], text_w["loop_supply"] = (338.0, TOP - 54), 140.0
     rects["loop_return"] = (500.0, bot + 8, 150.0, 50.0)
@@ -92,7 +92,7 @@ def layout(plant: Plant) -> PlantLayout:
     # tank and its layers
     tank_y, tank_h = TOP + 14, bot - 54 - (TOP + 14)
     rects["tank"] = (TANK_X, tank_y, TANK_W, tank_h)
-    text_at["tank"], text_w["tank"] = (TANK_X - 10, tank_y - 20), TANK_W + 40
+    text_at["tank"], text_w["tank"] = (TANK_X - 10, tank_y - 38), TANK_W + 40  # title, then an alarm line
     inner_y, inner_h = tank_y + 10, tank_h - 20
     for i in range(k):
         ly = inner_y + i * inner_h / k

@@ -317,6 +317,7 @@ class SchematicWidget(QGraphicsView):
         self.bold_font.setBold(True)
         self._metrics = QFontMetricsF(self.text_font)
         self._bold_metrics = QFontMetricsF(self.bold_font)
+        self._title_metrics = QFontMetricsF(self.title_font)
         self._lo, self._hi = layout.temp_range
         self._pipes = {p.id: _Pipe(self, p) for p in layout.pipes}
         self._nodes = {n.id: _Node(self, n) for n in layout.nodes}
@@ -446,8 +447,8 @@ class SchematicWidget(QGraphicsView):
                 self._paint_pipe(pipe, pu)
         self._sync_timer()
 
-    def _elide(self, text: str, width: float, bold: bool = False) -> str:
-        m = self._bold_metrics if bold else self._metrics
+    def _elide(self, text: str, width: float, bold: bool = False, metrics: QFontMetricsF | None = None) -> str:
+        m = metrics or (self._bold_metrics if bold else self._metrics)
         return m.elidedText(text, Qt.TextElideMode.ElideRight, width) if m.horizontalAdvance(text) > width else text
 
     def _paint_node(self, node: _Node, u: NodeUpdate) -> None:
@@ -485,6 +486,8 @@ class SchematicWidget(QGraphicsView):
             node.outline.setPen(_cosmetic(ALARM, 3.0))
             node.outline.setBrush(Qt.BrushStyle.NoBrush)
         node.title.setBrush(text_c)
+        if node.title.text() != (title := self._elide(spec.title, spec.text_width, metrics=self._title_metrics)):
+            node.title.setText(title)
         w = spec.text_width
         shown = 0
         for i, item in enumerate(node.lines):
