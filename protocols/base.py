@@ -371,10 +371,16 @@ def identity_text(value: Any, limit: int = IDENTITY_TEXT_MAX) -> str | None:
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value[:limit * 4]).decode("utf-8", "replace")
     elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
         value = f"{value:g}"
-    elif not isinstance(value, (str, int)):
+    elif isinstance(value, int):
+        if abs(value) >= 10**limit:  # str() of a huge int is slow, then raises past 4300 digits
+            return None
+        value = str(value)
+    elif not isinstance(value, str):
         return None
-    text = str(value)[:limit * 4].split("\x00", 1)[0].strip()
+    text = value[:limit * 4].split("\x00", 1)[0].strip()
     return _printable(text, limit) or None
 
 
