@@ -377,6 +377,26 @@ def _alarm_concerns(snap: _Snapshot) -> None:
                                          f"({s.channel.replace('_', ' ')}). Call your installer."))
 
 
+# events the live state already says (a device's own state, implausible data, a demo fault injected)
+COVERED_EVENT_KINDS = ("device_", "faulty_data", "fault_injected")
+
+
+def _event_concerns(snap: _Snapshot, events: list[Any]) -> None:
+    """Unacknowledged alarms of kinds the live state does not already tell (a rule's alarm)."""
+    seen: set[tuple[str, str]] = set()
+    for e in events:
+        if e.severity not in ("alarm", "critical") or e.kind.startswith(COVERED_EVENT_KINDS):
+            continue
+        if (e.device_id, e.kind) in seen:
+            continue
+        seen.add((e.device_id, e.kind))
+        text = " ".join(str(e.message).split())[:160].rstrip(".")
+        who = _capital(device_words(snap.site, e.device_id)) if e.device_id else "heatrack"
+        snap.concerns.append(Concern(e.kind, LEVEL_FAULT if e.severity == "critical" else LEVEL_ATTENTION,
+                                     f"{who} raised an alarm: {text}. "
+                                     "Call your installer if you are unsure."))
+
+
 def _power_concerns(snap: _Snapshot) -> None:
     """A UPS on battery, a server's outlet off."""
     for view in snap.views:
@@ -427,6 +447,7 @@ def summarize(site: Site, live: LiveSite, periods: Iterable[PeriodEnergy] = ()) 
     running = sorted({s.device_id for s in live_compute if (_value(s) or 0.0) >= RUNNING_W})
     _device_concerns(snap)
     _alarm_concerns(snap)
+    _event_concerns(snap, live.active_events())
     _power_concerns(snap)
     _limit_concerns(snap, running)
     concerns = sorted(snap.concerns, key=lambda c: (-_RANK[c.level],

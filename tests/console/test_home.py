@@ -152,15 +152,20 @@ def test_pump_failure_is_one_clear_line() -> None:
 @pytest.mark.parametrize(("fault", "level", "needle"), [
     ("ups-on-battery", LEVEL_FAULT, "The mains power is off — the servers are running on the backup battery ("),
     ("outlet-tripped", LEVEL_ATTENTION, "Server Render node 2 has no power"),
-    ("valve-stuck", None, None),
 ])
-def test_power_troubles_in_words(fault: str, level: str | None, needle: str | None) -> None:
-    live, feeder, _ = fed(fault)
+def test_power_troubles_in_words(fault: str, level: str, needle: str) -> None:
+    live, _, _ = fed(fault)
     s = summarize(live.site, live)
-    if needle is None:  # the stuck valve raises valve_fault only once setpoint and position disagree
-        assert s.level in (LEVEL_OK, LEVEL_ATTENTION)
-        return
     assert s.level == level and s.needs_you.startswith(needle), s.needs_you
+
+
+@pytest.mark.parametrize(("kind", "level"), [("valve_fault", LEVEL_ATTENTION), ("sensor_fault", LEVEL_ATTENTION),
+                                             ("overtemp", LEVEL_FAULT)])
+def test_each_controller_alarm_has_its_sentence(kind: str, level: str) -> None:
+    live, _, clock = fed()
+    push(live, clock, "heat1", kind, "alarm", "active", "")
+    s = summarize(live.site, live)
+    assert (s.level, s.needs_you) == (level, ALARM_MESSAGES[kind])
 
 
 def test_a_silent_heat_controller_is_named_with_its_age() -> None:
@@ -226,3 +231,16 @@ def test_every_alarm_message_is_one_plain_sentence_or_two() -> None:
     for kind, text in ALARM_MESSAGES.items():
         assert "\n" not in text and text[0].isupper() or text.startswith("{") or text.startswith("heatrack"), kind
         assert not any(w in text for w in ("thermal_power", "Modbus", "SNMP", "_")), kind
+
+
+def test_an_unacknowledged_alarm_event_of_another_kind_is_said() -> None:
+    from console.recorder import RecordedEvent
+
+    live, _, clock = fed()
+    live.on_event(RecordedEvent(7, clock.wall(), "critical", "ups1", "battery_replace", "Battery needs replacing"))
+    live.on_event(RecordedEvent(8, clock.wall(), "alarm", "srv1", "device_unreachable", "srv1 unreachable"))
+    s = summarize(live.site, live)
+    # the device event is history once the device answers again; the other one is said, once
+    assert [c.text for c in s.concerns] == ["The UPS raised an alarm: Battery needs replacing. "
+                                            "Call your installer if you are unsure."]
+    assert s.level == LEVEL_FAULT
