@@ -41,6 +41,8 @@ def test_demo_values_reach_the_schematic_and_flow_animates(qtbot) -> None:
     flow = ctx.live.get("heat1/loop/flow")
     assert flow is not None and any(f"{flow.value:.2f} L/min" in t for t in s.node_texts("pump"))
     assert s.node_texts("consumer:1") == ["hot water", "no sensor"]  # the demo has no hot-water sensor
+    tip = s.scene_.itemAt(s.node_centre("pump"), s.transform()).toolTip()
+    assert tip.startswith("pump: loop circulation pump") and "heat1/pump/state" in tip and "device heat1" in tip
     assert s.animating
     qtbot.waitUntil(lambda: s.phase("hot") > 0.5, timeout=2000)
 
