@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.device_alarms import DeviceAlarm, reported_alarms
 from console.ui.context import ViewContext
 from console.ui.who import AskName
+from widgets import severity as sev
 from widgets.event_table import EventRow, EventTable
 
 log = logging.getLogger("heatrack.ui.events")
@@ -84,6 +86,11 @@ class EventsView(QWidget):
         self.ack_why = QLabel()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.reported = QLabel()
+        self.reported.setWordWrap(True)
+        self.reported.setToolTip("Alarms the equipment reports in its own readings now (the heat controller's "
+                                 "pump fault, low flow, ...; a UPS's alarm). They clear when the device clears "
+                                 "them; they are not acknowledged here.")
 
         top = QWidget()
         tl = QVBoxLayout(top)
@@ -94,6 +101,7 @@ class EventsView(QWidget):
         head.addWidget(self.ack_why)
         head.addWidget(self.ack_button)
         tl.addLayout(head)
+        tl.addWidget(self.reported)
         tl.addWidget(self.active)
         tl.addWidget(self.status)
 
@@ -156,11 +164,22 @@ class EventsView(QWidget):
         now = self.ctx.wall()
         self.active.set_events(rows, now)
         self.active_label.setText(active_summary(events))
+        self._show_reported(reported_alarms(self.ctx.live))
         ids = tuple(e.id for e in events)
         if self._active_ids is not None and ids != self._active_ids:
             self.reload_history()
         self._active_ids = ids
         self._update_buttons()
+
+    def _show_reported(self, alarms: list[DeviceAlarm]) -> None:
+        if not alarms:
+            text = "Equipment reports no alarm now."
+        else:
+            text = "Equipment reports now: " + " · ".join(f"▲ {a.label()}" for a in alarms)
+        if text != self.reported.text():
+            self.reported.setText(text)
+            current = any(a.current for a in alarms)
+            self.reported.setStyleSheet(f"color: {sev.COLOURS['alarm']}; font-weight: bold;" if current else "")
 
     def _update_buttons(self) -> None:
         self.ack_button.setEnabled(ack_unavailable(self.ctx) is None and bool(self.active.selected_ids()))

@@ -161,3 +161,32 @@ def test_notifier_announces_each_new_alarm_once_and_keeps_the_badge(qtbot) -> No
     qtbot.waitUntil(lambda: n.notified == [2, 4], timeout=2000)
     assert n.tray is None  # offscreen: no system tray, and no warning about it
     assert badge_text(0) == "Events"
+
+
+def test_alarms_the_equipment_reports_are_listed_and_clear_with_it(qtbot) -> None:
+    ctx, feeder = view_context(qtbot)
+    feeder.step(60)
+    v = EventsView(ctx)
+    qtbot.addWidget(v)
+    assert v.reported.text() == "Equipment reports no alarm now."
+    feeder.model.inject("pump-failure")
+    feeder.step(60)
+    v.refresh()
+    assert v.reported.text() == "Equipment reports now: ▲ heat1 low flow · ▲ heat1 pump fault"
+    feeder.model.clear("pump-failure")
+    for _ in range(5):
+        feeder.step(60)
+    v.refresh()
+    assert v.reported.text() == "Equipment reports no alarm now."
+
+
+def test_a_stale_reported_alarm_is_not_shown_as_current(qtbot) -> None:
+    from console.device_alarms import reported_alarms
+
+    t = [0.0]
+    ctx, feeder = view_context(qtbot, clock=lambda: t[0])
+    feeder.model.inject("pump-failure")
+    feeder.step(60)
+    t[0] += 3600  # no poll for an hour
+    [low, pump] = reported_alarms(ctx.live)
+    assert not pump.current and pump.label().startswith("heat1 pump fault (stale, ")
