@@ -296,7 +296,6 @@ class _Reader:
 
     def __init__(self, element: Element, series: Mapping[str, SeriesState]) -> None:
         self.el = element
-        self.series = series
         self.got: dict[str, SeriesState] = {}
         for b in element.bindings:
             s = b.pick(series)
@@ -317,7 +316,7 @@ class _Reader:
     def over(self, role: str, limit: float, what: str) -> None:
         v = _live_num(self.got.get(role))
         if v is not None and v > limit:
-            self.reasons.append(f"{what} OVER {limit:g} °C")
+            self.reasons.append(f"{what} OVER {limit:g} °C".strip())
 
     def alarm(self, role: str, text: str) -> None:
         if _active(self.got.get(role)):
@@ -382,8 +381,8 @@ def _pump(r: _Reader, plant: Plant, servers_running: bool) -> None:
 
 def _valve(r: _Reader) -> None:
     r.show("position")
-    pos, sp = r["position"], r["setpoint"]
-    if pos is not None and sp is not None and _num(sp) is not None and abs((_num(sp) or 0) - (_num(pos) or 0)) >= 1:
+    pos, sp = _num(r["position"]), _num(r["setpoint"])
+    if pos is not None and sp is not None and abs(sp - pos) >= 1:  # the setpoint only when it differs
         r.show("setpoint")
     r.alarm("valve_fault", "VALVE STUCK")
 
@@ -452,13 +451,16 @@ def plant_state(plant: Plant, series: Iterable[SeriesState], devices: Mapping[st
             state, reason = UNREACHABLE, dev_state.replace("_", " ")
         elif r.reasons:
             state, reason = ABNORMAL, "\n".join(r.reasons)
+        elif not r.got and dev_state == "pending" and el.bindings:
+            state, reason = NONE, "waiting for data"  # not polled yet: "no sensor" would be a guess
         elif not r.got:
             state, reason = NONE, ("no sensor" if el.bindings and el.kind != "tank" else "")  # its layers say it
         elif any(s.state != LIVE_OK for s in r.got.values()):
             worst = max(s.age for s in r.got.values() if s.state != LIVE_OK)
             bad = [s.state for s in r.got.values() if s.state != LIVE_OK]
             state = UNREACHABLE if any(b in FAILED for b in bad) else STALE
-            word = "stale" if all(b in (LIVE_STALE, "no_value") for b in bad) else bad[0].replace("_", " ")
+            word = ("no value" if all(b == "no_value" for b in bad) else
+                    "stale" if all(b in (LIVE_STALE, "no_value") for b in bad) else bad[0].replace("_", " "))
             reason = f"{word} · {age_text(worst)} old"
         else:
             state, reason = OK, ""

@@ -146,7 +146,7 @@ def test_over_temperature_and_stuck_valve_stand_out() -> None:
               _s("heat1/supply/temperature", 72.0), _s("heat1/valve_fault/alarm", "active", ""),
               _s("heat1/valve/valve_position", 40.0, "%"), _s("heat1/overtemp/alarm", "active", "")]
     st = plant_state(plant, series, {})
-    assert st.elements["tank_layer:0"].state == ABNORMAL and "OVER 75 °C" in st.elements["tank_layer:0"].reason
+    assert st.elements["tank_layer:0"].state == ABNORMAL and st.elements["tank_layer:0"].reason == "OVER 75 °C"
     assert st.elements["tank"].reason == "TANK OVER 75 °C"
     assert st.elements["server:srv1"].reason == "INLET OVER 35 °C"
     assert st.elements["loop_supply"].reason.split("\n") == ["LOOP OVER 70 °C", "OVER-TEMPERATURE"]
@@ -205,3 +205,10 @@ def test_layout_keeps_every_part_apart_and_inside(site: str) -> None:
     legend = geo.legend
     assert all(not _overlap(r, legend) for r in geo.rects.values())
     assert {e.id for e in plant.elements if e.id not in geo.rects} == set()
+
+
+def test_a_device_not_polled_yet_is_waiting_not_missing_a_sensor() -> None:
+    plant = build_plant(demo_site_model())
+    st = plant_state(plant, [], {"heat1": "pending", "srv1": "ok"})
+    assert st.elements["pump"].reason == "waiting for data"
+    assert st.elements["server:srv1"].reason == "no sensor"

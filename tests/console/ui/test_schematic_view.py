@@ -111,7 +111,7 @@ def test_example_and_minimal_sites_draw_without_data(qtbot) -> None:
     for site in (load_site(REPO / "resources" / "sites" / "example.toml"), minimal):
         ctx, _ = view_context(qtbot, site=site)
         view = shown(qtbot, ctx)
-        assert view.schematic.node_texts("pump") == ["pump", "no sensor"]
+        assert view.schematic.node_texts("pump") == ["pump", "waiting for data"]  # nothing polled yet
         assert not view.schematic.animating
 
 
