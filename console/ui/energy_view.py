@@ -14,6 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QDateTime, QEvent
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from console import energy, energy_periods
+from console.ui import theme
 from console.ui.context import ViewContext
 from widgets.sankey import SankeyLink, SankeyNode, SankeyWidget
 
@@ -85,6 +87,7 @@ class EnergyView(QWidget):
         self._next_query = 0.0
         self._range: tuple[float, float] | None = None
         self._custom_set = False
+        self._label = ""
         self._apply_theme()
         self.refresh()
 
@@ -209,7 +212,7 @@ class EnergyView(QWidget):
 
     # ------------------------------------------------------------ drawing
     def _show(self, b: energy.Balance | None, label: str, message: str = "") -> None:
-        self.balance = b
+        self.balance, self._label = b, label
         if b is None:
             self.sankey.set_message(message)
             self.totals.setText(f"<b>{label}</b> · {message}")
@@ -251,13 +254,14 @@ class EnergyView(QWidget):
         self.notes.setText(" · ".join(b.notes))
 
     def _apply_theme(self) -> None:
-        try:
-            from console.ui import theme
-        except ImportError:  # pragma: no cover - the theme module ships with the window
-            return
-        name = theme.current()
+        """Colours for the palette in force: decided from the palette itself, since a theme
+        switch delivers the palette change before it records the theme's name."""
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        name = "dark" if dark else "light"
         self.sankey.set_colours(warning=theme.colour(name, "state.warning", "#b25e00"),
-                                stale=theme.colour(name, "state.stale", "#7a7a7a"), dark=name == "dark")
+                                stale=theme.colour(name, "state.stale", "#7a7a7a"), dark=dark)
+        if self.balance is not None:  # the warning line is coloured text: redo it
+            self._show(self.balance, self._label)
 
     def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt's name
         if e.type() == QEvent.Type.PaletteChange:  # the window switched light/dark

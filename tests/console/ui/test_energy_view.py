@@ -122,3 +122,15 @@ def test_custom_range_and_back_to_live(qtbot: Any, demo_db: Path) -> None:
     v.period.setCurrentText("Live")
     assert not v.show_button.isVisibleTo(v)
     assert v.balance is not None and v.balance.unit == "W"
+
+
+def test_colours_follow_the_palette_of_a_theme_switch(qtbot: Any) -> None:
+    from console.ui import theme
+
+    ctx, feeder = view_context(qtbot)
+    feeder.step(60)
+    v = _view(ctx, qtbot)
+    v.setPalette(theme.palette_for("dark"))  # what a switch delivers, before the theme's name is recorded
+    assert v.sankey.dark and v.sankey.warning_colour.name() == theme.colour("dark", "state.warning").lower()
+    v.setPalette(theme.palette_for("light"))
+    assert not v.sankey.dark and v.sankey.warning_colour.name() == theme.colour("light", "state.warning").lower()
