@@ -133,7 +133,7 @@ class AddDeviceDialog(QDialog):
         for label, w in rows:
             self.form.addRow(label, w)
 
-        self.probe_button = QPushButton("Probe")
+        self.probe_button = QPushButton("&Probe")
         self.probe_button.setToolTip("Read the device once with these settings (nothing is saved)")
         self.probe_result = QLabel("Not probed yet.")
         self.probe_result.setWordWrap(True)

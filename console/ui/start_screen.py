@@ -134,11 +134,11 @@ class StartScreen(QDialog):
         intro = QLabel("Watch and commission a site whose servers heat a home. Open a site file, try the "
                        "demo (simulated equipment, no hardware needed), or describe a new site.")
         intro.setWordWrap(True)
-        self.open_button = QPushButton("Open a site file…")
+        self.open_button = QPushButton("&Open a site file…")
         self.open_button.setToolTip("A site's TOML file (see resources/sites/example.toml)")
-        self.demo_button = QPushButton("Start the demo")
+        self.demo_button = QPushButton("Start the &demo")
         self.demo_button.setToolTip("A simulated site on this computer: servers, UPS, PDU and heat controller")
-        self.create_button = QPushButton("Create a site…")
+        self.create_button = QPushButton("&Create a site…")
         self.create_button.setToolTip("Answer a few questions; heatrack writes the site file")
         row = QHBoxLayout()
         for b in (self.open_button, self.demo_button, self.create_button):
@@ -149,7 +149,7 @@ class StartScreen(QDialog):
                                "(the file stays)")
         self.recent_label = QLabel("Recent sites")
         self.open_recent = QPushButton("Open")
-        self.remove_recent = QPushButton("Remove from list")
+        self.remove_recent = QPushButton("&Remove from list")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c62828;")

@@ -169,3 +169,30 @@ def test_keyring_unavailable_is_one_line(tmp_path: Path) -> None:
         assert site.read_bytes() == EXAMPLE.read_bytes()
     finally:
         keyring.set_keyring(before)
+
+
+def test_devices_as_an_inline_array_are_refused_untouched(tmp_path: Path, kr: MemoryKeyring) -> None:
+    from tests.fakes.sites import site_toml
+
+    # a valid file whose devices are one inline array: a [[devices]] block cannot extend it
+    inline = ('devices = [{ id = "srv1", kind = "server", protocol = "redfish", address = "10.0.0.1:443" }, '
+              '{ id = "heat1", kind = "heat_controller", protocol = "modbus", address = "10.0.0.2:502" }]\n')
+    site = tmp_path / "inline.toml"
+    site.write_text(inline + site_toml([]))
+    load_site(site)
+    before = site.read_bytes()
+    with pytest.raises(SiteWriteError, match="inline array"):
+        append_device(site, _pdu(credentials=None))
+    assert site.read_bytes() == before
+
+
+def test_a_minimal_site_gets_its_device_after_the_last_one(tmp_path: Path, kr: MemoryKeyring) -> None:
+    from tests.fakes.sites import device, site_toml
+
+    site = tmp_path / "min.toml"
+    site.write_text(site_toml([device("srv1", "server", "redfish", 1), device("heat1", "heat_controller", "modbus", 3)]))
+    before = site.read_text()
+    append_device(site, _pdu(credentials=None))
+    after = site.read_text()
+    assert after.index('id = "pdu2"') < after.index("[heat_path]")
+    assert load_site(site).devices[-1].id == "pdu2" and len(after) > len(before)
