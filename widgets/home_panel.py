@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 OK, ATTENTION, FAULT = "ok", "attention", "fault"
@@ -77,13 +88,18 @@ class StatusIcon(QWidget):
 
 
 class Tile(QFrame):
-    """One big number with its unit, a title above and a line of words below."""
+    """One big number with its unit, a title above and a line of words below. ``clicked`` when
+    clicked or activated with Enter/Space (a tile takes keyboard focus)."""
+
+    clicked = Signal(str)
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self.setObjectName(f"tile-{name}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self.setMinimumHeight(170)
         self.setMaximumHeight(240)
@@ -139,6 +155,17 @@ class Tile(QFrame):
             self.unit.setStyleSheet(value_css)
             self.title.setStyleSheet(title_css)
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit(self.name)
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit(self.name)
+            return
+        super().keyPressEvent(event)
+
     def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -154,14 +181,29 @@ class Tile(QFrame):
             p.drawRoundedRect(r, 8, 8)
         colour = {FAULT: FAULT_COLOUR, ATTENTION: ATTENTION_FILL}.get(self.level)
         border = QPen(colour, 4) if colour is not None else QPen(pal.color(QPalette.ColorRole.Mid), 1)
+        if self.hasFocus() and colour is None:
+            border = QPen(pal.color(QPalette.ColorRole.Highlight), 2)
         p.setPen(border)
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 8, 8)
         p.end()
 
 
+class _ClickLabel(QLabel):
+    clicked = Signal()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
 class HomePanel(QWidget):
-    """Headline, "needs you" line and tiles; ``set_status`` and ``set_tiles`` take plain data."""
+    """Headline, "needs you" line and tiles; ``set_status`` and ``set_tile`` take plain data.
+    ``tile_clicked(name)`` when a tile is clicked, ``needs_you_clicked()`` for the line."""
+
+    tile_clicked = Signal(str)
+    needs_you_clicked = Signal()
 
     COLUMNS = 3
 
@@ -175,9 +217,11 @@ class HomePanel(QWidget):
         hf.setWeight(QFont.Weight.DemiBold)
         self.headline.setFont(hf)
         self.subline = QLabel()
-        self.needs_you = QLabel()
+        self.needs_you = _ClickLabel()
         self.needs_you.setWordWrap(True)
         self.needs_you.setObjectName("needs-you")
+        self.needs_you.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.needs_you.clicked.connect(self.needs_you_clicked)
         nf = QFont(self.needs_you.font())
         nf.setPointSizeF(nf.pointSizeF() * 1.35)
         nf.setWeight(QFont.Weight.DemiBold)
@@ -233,6 +277,7 @@ class HomePanel(QWidget):
         tile = self.tiles.get(name)
         if tile is None:
             tile = self.tiles[name] = Tile(name)
+            tile.clicked.connect(self.tile_clicked)
             i = len(self.tiles) - 1
             self.grid.addWidget(tile, i // self.COLUMNS, i % self.COLUMNS)
         tile.set_data(title, value, unit, detail, level, stale, tooltip)

@@ -25,6 +25,9 @@ from console.home import (
 from console.ui.context import ViewContext
 from widgets.home_panel import HomePanel
 
+# where a tile leads: the page that explains it (ViewContext.navigate; a no-op outside the window)
+TILE_PAGES = {"compute": "power", "heat": "schematic", "tank": "schematic", "room": "schematic",
+              "today": "energy", "season": "energy"}
 REQUERY_S = 60.0  # period totals change slowly; a minute keeps "today" honest
 RETRY_S = 5.0  # nothing to ask yet (no series reported) or the last read failed
 
@@ -39,6 +42,8 @@ class HomeView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.panel)
+        self.panel.tile_clicked.connect(lambda name: ctx.navigate(TILE_PAGES.get(name, "home"), None))
+        self.panel.needs_you_clicked.connect(lambda: ctx.navigate("events", None))
         self.periods: dict[str, PeriodEnergy] = {}
         self.period_error = ""
         self._next_query = 0.0  # monotonic

@@ -125,3 +125,21 @@ def test_refresh_does_not_wait_for_the_store(qtbot: Any) -> None:
         v.refresh()
     assert time.perf_counter() - t0 < 2.0
     assert v.panel.tiles["today"].value.text() == "—" and ctx.history.calls == 2
+
+
+def test_tiles_and_the_needs_you_line_lead_to_their_pages(qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    went: list[tuple[str, str | None]] = []
+    ctx, feeder = view_context(qtbot, navigate=lambda view, target: went.append((view, target)))
+    feeder.step(3600)
+    feeder.model.inject("pump-failure")
+    feeder.step(60)
+    v = _view(qtbot, ctx)
+    v.show()
+    v.refresh()
+    qtbot.mouseClick(v.panel.tiles["compute"], Qt.MouseButton.LeftButton)
+    v.panel.tiles["today"].setFocus()
+    qtbot.keyClick(v.panel.tiles["today"], Qt.Key.Key_Return)  # a tile works from the keyboard too
+    qtbot.mouseClick(v.panel.needs_you, Qt.MouseButton.LeftButton)
+    assert went == [("power", None), ("energy", None), ("events", None)]
