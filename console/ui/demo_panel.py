@@ -46,11 +46,7 @@ class DemoPanel(QWidget):
         self._poll_again = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatrack-demo")
         layout = QVBoxLayout(self)
-        heading = QLabel("Demo faults")
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
-        layout.addWidget(heading)
+        # no heading: the dock that holds the panel is titled "Demo faults"
         intro = QLabel("Put the simulated site into a fault and watch the console notice it. "
                        "Only the demo's physics change; the console talks to it as to real equipment.")
         intro.setWordWrap(True)
