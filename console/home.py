@@ -220,7 +220,7 @@ def season_start(now: float, tz: dt.tzinfo) -> float:
 def energy_keys(site: Site, series: Iterable[SeriesState]) -> tuple[list[str], list[str], list[str]]:
     """(heat, dump, electricity) series keys: the loop's thermal power, the dumped heat, and each
     server's chassis power (a GPU host's GPUs), from the series the site has reported."""
-    keys = [s for s in series]
+    keys = list(series)
     heat = _thermal_keys(site, keys, dump=False)
     dump = _thermal_keys(site, keys, dump=True)
     elec = [s.key for s in keys if s.device_id in site.heat_path.servers and _is_compute_power(site, s)]
