@@ -435,6 +435,15 @@ def live_samples(series: Sequence[tuple[str, float | str | None, bool, float]]) 
     return out
 
 
+def tank_means(plan: Plan, first_last: Mapping[str, tuple[float, float, float, float]]) -> tuple[float, float] | None:
+    """The tank's mean temperature at the start and at the end of the period (the mean of its
+    layer sensors: layers of equal volume), or None when a sensor is missing."""
+    if not plan.tank_keys or any(k not in first_last for k in plan.tank_keys):
+        return None
+    rows = [first_last[k] for k in plan.tank_keys]
+    return sum(r[1] for r in rows) / len(rows), sum(r[3] for r in rows) / len(rows)
+
+
 def tank_stored(plan: Plan, first_last: Mapping[str, tuple[float, float, float, float]], start: float,
                 end: float) -> Sample:
     """Heat stored in the tank over the period from each tank sensor's (first time, first
@@ -446,8 +455,7 @@ def tank_stored(plan: Plan, first_last: Mapping[str, tuple[float, float, float, 
     if missing:
         return Sample(None, False, f"tank storage unknown: no {', '.join(missing)} in the period")
     rows = [first_last[k] for k in plan.tank_keys]
-    t0 = sum(r[1] for r in rows) / len(rows)
-    t1 = sum(r[3] for r in rows) / len(rows)
+    t0, t1 = tank_means(plan, first_last) or (0.0, 0.0)
     span = max(1.0, end - start)
     late = max(r[0] for r in rows) - start > 0.1 * span or end - min(r[2] for r in rows) > 0.1 * span
     kwh = tank_energy_kwh(plan.tank_volume_l, t0, t1)
@@ -476,4 +484,4 @@ def _age(seconds: float) -> str:
 
 __all__ = ["Balance", "Flow", "Node", "Plan", "Reading", "Sample", "Term", "balance", "fmt", "live_samples",
            "period_samples", "plan",
-           "tank_stored", "read", "slug", "tank_energy_kwh"]
+           "tank_means", "tank_stored", "read", "slug", "tank_energy_kwh"]

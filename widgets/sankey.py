@@ -200,6 +200,15 @@ class SankeyWidget(QWidget):
         self.warning_colour, self.stale_colour, self.dark = QColor(warning), QColor(stale), dark
         self.update()
 
+    def legend_html(self) -> str:
+        """A one-line key to the colours and marks, for a label beside the diagram."""
+        def sw(tone: str) -> str:
+            return f'<span style="color:{TONES[tone][1 if self.dark else 0]}">■</span>'
+        warn = self.warning_colour.name()
+        return (f"{sw('electric')} electricity &nbsp; {sw('heat')} heat &nbsp; {sw('loss')} losses, dumped &nbsp; "
+                f"▨ stale or partial &nbsp; <span style=\"color:{warn}\">▦</span> unaccounted &nbsp; "
+                "┄ no data or zero")
+
     def geometry_now(self) -> Geometry:
         if self._geom is None or self._geom_size != self.size():
             self._geom = compute_geometry(self._nodes, self._links, self.width(), self.height())

@@ -75,6 +75,9 @@ class EnergyView(QWidget):
         bar.addWidget(self.end_edit)
         bar.addWidget(self.show_button)
         bar.addStretch(1)
+        self.legend = QLabel()
+        self.legend.setToolTip("Band widths are proportional to power (live) or energy (a period)")
+        bar.addWidget(self.legend)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.totals)
@@ -88,6 +91,7 @@ class EnergyView(QWidget):
         self._range: tuple[float, float] | None = None
         self._custom_set = False
         self._label = ""
+        self._tank_text = ""  # the tank's mean temperature at the start and end of the period
         self._apply_theme()
         self.refresh()
 
@@ -204,6 +208,8 @@ class EnergyView(QWidget):
             if b:
                 first_last[k] = (b[0].ts, b[0].mean, b[-1].ts, b[-1].mean)
         stored = energy.tank_stored(plan, first_last, start, end)
+        means = energy.tank_means(plan, first_last)
+        self._tank_text = f"mean {means[0]:.1f} → {means[1]:.1f} °C" if means else ""
         if not samples:
             self._show(None, label, "no energy recorded in this period")
             return
@@ -226,6 +232,8 @@ class EnergyView(QWidget):
                 text += f" · useful {b.useful_fraction * 100:.0f} % of IT"
             if n.id == "room":
                 text += " · useful in winter"
+            if n.id in ("stored", "from-store") and self._tank_text:
+                text += f" · {self._tank_text}"
             nodes.append(SankeyNode(n.id, text, n.column, f"{n.label}: {energy.fmt(total, b.unit)}"
                                     + (f" ({n.note})" if n.note else "")))
         links = []
@@ -260,11 +268,12 @@ class EnergyView(QWidget):
         name = "dark" if dark else "light"
         self.sankey.set_colours(warning=theme.colour(name, "state.warning", "#b25e00"),
                                 stale=theme.colour(name, "state.stale", "#7a7a7a"), dark=dark)
+        self.legend.setText(self.sankey.legend_html())
         if self.balance is not None:  # the warning line is coloured text: redo it
             self._show(self.balance, self._label)
 
     def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt's name
-        if e.type() == QEvent.Type.PaletteChange:  # the window switched light/dark
+        if e.type() == QEvent.Type.PaletteChange and hasattr(self, "legend"):  # a light/dark switch
             self._apply_theme()
         super().changeEvent(e)
 

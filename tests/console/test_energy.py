@@ -212,3 +212,18 @@ def test_named_periods_in_the_site_time_zone() -> None:
         ep.bounds("Live", now, tz)
     assert ep.zone("Nowhere/Atlantis") == dt.UTC
     assert ep.describe(now - 86400, now, tz) == "14 Jan 06:30 – 15 Jan 06:30"
+
+
+def test_tank_storage_from_the_mean_of_its_layers() -> None:
+    p = energy.plan(_site(), [], period=True)  # the demo tank: 500 L, three layer sensors
+    keys = p.tank_keys
+    assert keys == ("heat1/tank_top/temperature", "heat1/tank_mid/temperature", "heat1/tank_bottom/temperature")
+    start, end = 0.0, 86400.0
+    fl = {k: (60.0, t0, end - 60, t0 + 2) for k, t0 in zip(keys, (40.0, 35.0, 30.0), strict=True)}
+    got = energy.tank_stored(p, fl, start, end)
+    assert got.value == pytest.approx(500 * 4.186 * 2 / 3600) and not got.stale  # 1.16 kWh
+    assert energy.tank_means(p, fl) == (35.0, 37.0)
+    late = {**fl, keys[0]: (43200.0, 40.0, end - 60, 42.0)}  # the top sensor only from midday
+    assert energy.tank_stored(p, late, start, end).stale
+    missing = energy.tank_stored(p, {k: fl[k] for k in keys[:2]}, start, end)
+    assert missing.value is None and "no heat1/tank_bottom/temperature" in missing.note
