@@ -10,7 +10,8 @@ and the reason in bold; ``stale`` = greyed text with the value's age; ``unreacha
 and greyed with the word; ``none`` = a quiet "no sensor". Pipes take their colour from a
 temperature scale (drawn in the legend); a dashed overlay moves along a pipe at a speed
 proportional to its flow (L/min) on a ~30 fps timer that runs only while the view is visible
-and something flows, and stops (dashes hidden) at zero or unknown flow.
+and something flows, and stops (dashes hidden) at zero or unknown flow. Keyboard: the arrows
+move a focus ring from part to part, Enter or Space opens it (the same signal as a click).
 """
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, Qt, QTimer, S
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFocusEvent,
     QFont,
     QFontMetricsF,
     QHideEvent,
+    QKeyEvent,
     QLinearGradient,
     QMouseEvent,
     QPainter,
@@ -245,8 +248,12 @@ class _Node:
         self.outline = QGraphicsPathItem(path if spec.shape != "pump" and spec.shape != "valve" else self.glyph.path())
         self.outline.setZValue(6)
         self.outline.setVisible(False)
+        ring = QPainterPath()  # keyboard focus: a dashed ring around the part
+        ring.addRoundedRect(QRectF(x - 5, y - 5, w + 10, h + 10), 8, 8)
+        self.focus = QGraphicsPathItem(ring)
+        self.focus.setVisible(False)
         self.items: list[QGraphicsItem] = [self.body, self.glyph, self.hatch, self.title, *self.lines, self.status,
-                                           self.warn, self.outline]
+                                           self.warn, self.outline, self.focus]
         for it in self.items:
             if it is not self.body and it is not self.hatch and it is not self.glyph:
                 it.setZValue(max(it.zValue(), 7 if it is not self.outline else 6))
@@ -329,6 +336,9 @@ class SchematicWidget(QGraphicsView):
         self._timer.timeout.connect(self._tick)
         self._clock = QElapsedTimer()
         self._pressed: str | None = None
+        self._order = [n.id for n in layout.nodes if n.target is not None]  # keyboard order: the layout's
+        self._focused: str | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._apply_palette()
 
     # ------------------------------------------------------------ legend
@@ -422,7 +432,9 @@ class SchematicWidget(QGraphicsView):
             elif state == "flow":
                 pen = QPen(temp_colour(30, 0, 100), PIPE_W)
                 sample.setPen(pen)
+        highlight = _cosmetic(self.palette().color(QPalette.ColorRole.Highlight), 2.0, Qt.PenStyle.DashLine)
         for node in self._nodes.values():
+            node.focus.setPen(highlight)
             last, node.last = node.last, None
             self._paint_node(node, last or NodeUpdate(state="none"))
         for pipe in self._pipes.values():
@@ -585,6 +597,49 @@ class SchematicWidget(QGraphicsView):
     def _fit(self) -> None:
         self.fitInView(self.scene_.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
+    # ------------------------------------------------------------ keyboard
+    @property
+    def focused(self) -> str | None:
+        """The element the keyboard is on (arrows move it, Enter or Space opens it)."""
+        return self._focused
+
+    def focus_element(self, node_id: str | None) -> None:
+        for nid in (self._focused, node_id):
+            if nid is not None and nid in self._nodes:
+                self._nodes[nid].focus.setVisible(nid == node_id and self.hasFocus())
+        self._focused = node_id if node_id in self._nodes else None
+
+    def focus_target(self, target: str) -> bool:
+        """Put the keyboard on the first element that opens ``target``; False if none does."""
+        nid = next((n for n in self._order if self._nodes[n].spec.target == target), None)
+        if nid is not None:
+            self.focus_element(nid)
+        return nid is not None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        key = event.key()
+        step = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1, Qt.Key.Key_Up: -1}.get(Qt.Key(key))
+        if step is not None and self._order:
+            at = self._order.index(self._focused) if self._focused in self._order else (-1 if step > 0 else 0)
+            self.focus_element(self._order[(at + step) % len(self._order)])
+            event.accept()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self._focused is not None:
+            target = self._nodes[self._focused].spec.target
+            if target is not None:
+                self.element_clicked.emit(target)
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        self.focus_element(self._focused)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.focus_element(self._focused)
+
+    # ------------------------------------------------------------ mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         target = self.target_at(self.mapToScene(event.position().toPoint()))
         if target is not None and event.button() == Qt.MouseButton.LeftButton:

@@ -72,6 +72,11 @@ class SchematicView(QWidget):
         nodes, pipes = updates(plant_state(self.plant, live.series(), devices))
         self.schematic.update_state(nodes, pipes)
 
+    def select(self, target: str) -> None:
+        """``ctx.navigate("schematic", device_id)``: put the keyboard on that device's first part."""
+        if self.schematic.focus_target(target):
+            self.schematic.setFocus()
+
     def _open(self, device_id: str) -> None:
         self.ctx.navigate("devices", device_id)
 

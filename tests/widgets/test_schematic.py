@@ -133,3 +133,23 @@ def test_dark_palette_repaints_neutral_parts(qtbot) -> None:
     w.setPalette(pal)
     assert w.backgroundBrush().color() == QColor(30, 30, 30) != light_bg
     assert w.node_texts("srv") == ["srv1", "1 W"]  # the state survives the repaint
+
+
+def test_keyboard_moves_between_parts_and_opens_one(qtbot) -> None:
+    w = make(qtbot)
+    w.show()
+    qtbot.waitExposed(w)
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert w.focused == "srv"  # the layer has no target: not in the keyboard order
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert w.focused == "pump"
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert w.focused == "srv"  # wraps
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    assert w.focused == "pump"
+    with qtbot.waitSignal(w.element_clicked, timeout=1000) as sig:
+        qtbot.keyClick(w, Qt.Key.Key_Return)
+    assert sig.args == ["heat1"]
+    assert w.focus_target("srv1") and w.focused == "srv"
+    assert not w.focus_target("nothing") and w.focused == "srv"

@@ -90,6 +90,10 @@ def test_click_opens_the_device(qtbot) -> None:
     qtbot.mouseClick(s.viewport(), Qt.MouseButton.LeftButton, pos=s.mapFromScene(s.node_centre("server:srv2")))
     qtbot.mouseClick(s.viewport(), Qt.MouseButton.LeftButton, pos=s.mapFromScene(s.node_centre("pump")))
     assert opened == [("devices", "srv2"), ("devices", "heat1")]
+    view.select("srv3")  # navigate("schematic", "srv3") puts the keyboard on it; Enter opens it
+    assert s.focused == "server:srv3"
+    qtbot.keyClick(s, Qt.Key.Key_Return)
+    assert opened[-1] == ("devices", "srv3")
 
 
 def test_refreshes_change_items_never_create_them(qtbot) -> None:
