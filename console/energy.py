@@ -61,7 +61,7 @@ class Term:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Reading:
+class TermValue:
     """A term's value as read: the series used, and whether it is stale or partial (and why)."""
 
     value: float | None
@@ -226,7 +226,7 @@ def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
                 hp.bypass.name, other, hp.liquid_fraction)
 
 
-def read(term: Term, values: Mapping[str, Sample], word: str = "stale") -> Reading:
+def read(term: Term, values: Mapping[str, Sample], word: str = "stale") -> TermValue:
     """The first option whose series all have fresh values; else the first complete one (stale,
     marked); else the best partial one (marked). A fallback option is named in the note."""
     complete = [opt for opt in term.options
@@ -238,18 +238,18 @@ def read(term: Term, values: Mapping[str, Sample], word: str = "stale") -> Readi
         note = f"{term.name} {word} ({', '.join(stale)})" if stale else ""
         if not note and opt not in term.options[:term.usual]:
             note = f"{term.name} from {', '.join(opt)}"
-        return Reading(sum(values[k].value or 0.0 for k in opt), opt, bool(stale), note)
+        return TermValue(sum(values[k].value or 0.0 for k in opt), opt, bool(stale), note)
     best: tuple[int, tuple[str, ...]] | None = None
     for opt in term.options:
         n = sum(1 for k in opt if (s := values.get(k)) is not None and s.value is not None)
         if n and (best is None or n > best[0]):
             best = (n, opt)
     if best is None:
-        return Reading(None, (), False, f"{term.name}: no reading")
+        return TermValue(None, (), False, f"{term.name}: no reading")
     opt = best[1]
     used = tuple(k for k in opt if (s := values.get(k)) is not None and s.value is not None)
     missing = [k for k in opt if k not in used]
-    return Reading(sum(values[k].value or 0.0 for k in used), used, True,
+    return TermValue(sum(values[k].value or 0.0 for k in used), used, True,
                    f"{term.name} partial: no {', '.join(missing)}")
 
 
@@ -284,7 +284,8 @@ def _sub(a: float | None, b: float | None) -> float | None:
 def balance(plan: Plan, values: Mapping[str, Sample], *, stored: Sample | None = None) -> Balance:
     """The balance from the series' values (W live, kWh over a period) and, for a period, the
     heat stored in the tank. Every derived term that would be negative is clipped to 0 and the
-    difference becomes an "unaccounted" source beside it, so sources equal sinks."""
+    difference becomes an "unaccounted" source beside it, so sources equal sinks (meter
+    disagreements within TOLERANCE are clipped without a band: sources + tolerated = sinks)."""
     unit = ENERGY if plan.period else POWER
     notes: list[str] = []
     word = "partial" if plan.period else "stale"
@@ -482,6 +483,6 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-__all__ = ["Balance", "Flow", "Node", "Plan", "Reading", "Sample", "Term", "balance", "fmt", "live_samples",
+__all__ = ["Balance", "Flow", "Node", "Plan", "Sample", "Term", "TermValue", "balance", "fmt", "live_samples",
            "period_samples", "plan",
            "tank_means", "tank_stored", "read", "slug", "tank_energy_kwh"]
