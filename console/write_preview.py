@@ -6,8 +6,9 @@ stale), the value asked for with its unit, and the bounds that apply (the site's
 device's register-map bounds, the plausible range). It decides nothing: Control checks the
 same bounds again when the write is performed, and refuses (audited) what breaks them.
 
-Register maps are read once per profile and kept (``functools.cache``); the first confirm
-dialog of a Modbus device reads its profile file (a few kB, well under a millisecond)."""
+Register maps are read once per profile and kept (``functools.cache``); the control panel
+reads them on a background thread when the window opens (``warm_profiles``), so a confirm
+dialog does not read a file on the GUI thread."""
 from __future__ import annotations
 
 import dataclasses
@@ -49,6 +50,13 @@ def _profile(name: str) -> Profile | str:
         return load_profile(name)
     except ProfileError as e:
         return str(e)
+
+
+def warm_profiles(site: Site) -> None:
+    """Read the register maps of the site's Modbus devices now (call it off the GUI thread), so
+    the first confirm dialog does not read a file."""
+    for dev in site.devices:
+        profile_of(dev)
 
 
 def profile_of(dev: Device) -> Profile | None:
@@ -192,4 +200,5 @@ def readback_text(result: Any, unit: str = "") -> str:
     return f"Sent, but the read-back differs{why} — read back {got}, asked {_with_unit(result.requested, unit)}."
 
 
-__all__ = ["WritePreview", "current_text", "preview", "profile_of", "readback_text", "requested_text"]
+__all__ = ["WritePreview", "current_text", "preview", "profile_of", "readback_text", "requested_text",
+           "warm_profiles"]

@@ -8,6 +8,8 @@ default to ``time.time``). Control bounds the unlock (up to 8 h, a printable nam
 refused unlocks too; the dialog shows its one-line refusal."""
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +28,7 @@ from console.control import DEFAULT_UNLOCK_MINUTES, MAX_NAME, MAX_REASON, MAX_UN
 from console.ui.context import ViewContext
 from console.ui.control_events import control_events
 from console.ui.who import last_name, remember_name
+from console.write_preview import warm_profiles
 
 
 def state_text(state: ControlState | None, now: float, why_not: str | None = None) -> str:
@@ -141,6 +144,8 @@ class ControlPanel(QWidget):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
         self.refresh()
+        if ctx.control is not None:  # the confirm dialogs' register maps, read off the GUI thread
+            threading.Thread(target=warm_profiles, args=(ctx.site,), name="heatrack-profiles", daemon=True).start()
 
     def state(self) -> ControlState | None:
         return self.ctx.control.state() if self.ctx.control is not None and not self.ctx.read_only else None

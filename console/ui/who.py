@@ -1,6 +1,6 @@
 """Who is acting: the name asked before an acknowledgement or an unlock, remembered between runs.
 
-The name is remembered in QSettings (``heatrack/console``, key ``last_name``) so a person does
+The name is remembered in QSettings (``heatrack/heatrack``, key ``last_name``) so a person does
 not type it at every acknowledgement; it is still asked each time, because the audit log and
 the events table record who did it, not who did it last."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ MAX_NAME = 80  # as console.control.MAX_NAME
 
 
 def _default_settings() -> QSettings:
-    return QSettings("heatrack", "console")
+    return QSettings("heatrack", "heatrack")  # the one settings file of the window (theme, recent sites)
 
 
 settings_factory: Callable[[], QSettings] = _default_settings  # tests point it at a file in tmp_path
