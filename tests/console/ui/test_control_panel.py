@@ -2,6 +2,7 @@
 time left counting down and locks itself when it runs out; every unlock is audited."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,4 +90,28 @@ def test_read_only_window_offers_no_unlock(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(w)
     assert "read-only" in w.label.text()
     assert not w.unlock_button.isEnabled() and w.ask_unlock() is None
+    store.close()
+
+
+def test_register_maps_are_read_off_the_gui_thread_when_the_panel_opens(qtbot, monkeypatch,
+                                                                       tmp_path: Path) -> None:
+    from console import write_preview
+
+    seen: list[str] = []
+    real = write_preview.load_profile
+
+    def load(name):
+        seen.append(threading.current_thread().name)
+        return real(name)
+
+    write_preview._profile.cache_clear()  # noqa: SLF001 - the cache is what is under test
+    monkeypatch.setattr(write_preview, "load_profile", load)
+    clock = Clock()
+    ctx, _ = view_context(qtbot, wall=clock)
+    control, store, _ = make_control(tmp_path, ctx.site, ctx.live, clock)
+    ctx.control = control
+    w = ControlPanel(ctx)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: write_preview._profile.cache_info().currsize == 1, timeout=3000)  # noqa: SLF001
+    assert seen == ["heatrack-profiles"]  # heat1's map, read once, not on the GUI thread
     store.close()
