@@ -118,10 +118,13 @@ def compute_geometry(nodes: Sequence[SankeyNode], links: Sequence[SankeyLink], w
     rects: dict[str, QRectF] = {}
     for c in cols:
         hs = [sizes[n.id] * scale + max(stubs(n.id) * STUB, 0.0 if sizes[n.id] else STUB) for n in members[c]]
-        y = MARGIN + max(0.0, (avail - sum(hs) - GAP * (len(hs) - 1)) / 2)
+        # a column with room to spare spreads its nodes (up to 3 gaps apart) so that the labels
+        # of thin nodes do not run into each other
+        gap = min(3 * GAP, max(GAP, (avail - sum(hs)) / (len(hs) + 1)))
+        y = MARGIN + max(0.0, (avail - sum(hs) - gap * (len(hs) - 1)) / 2)
         for n, h in zip(members[c], hs, strict=True):
             rects[n.id] = QRectF(xs[c], y, NODE_W, h)
-            y += h + GAP
+            y += h + gap
 
     order = {n.id: (n.column, rects[n.id].top()) for n in nodes}
     out_y = {nid: r.top() for nid, r in rects.items()}

@@ -40,6 +40,8 @@ def test_zero_and_negative_values_are_stubs_and_empty_data_draws_nothing() -> No
     links = [SankeyLink("in", "it", 0.0, "0 W"), SankeyLink("in", "loss", -5.0, "no data")]
     g = compute_geometry(NODES[:3], links, 800, 400)
     assert [b.thickness for b in g.bands] == [STUB, STUB] and g.scale == 0
+    # thin nodes in a column with room to spare are spread apart (their labels need the room)
+    assert g.nodes["loss"].top() - g.nodes["it"].bottom() >= 60
     assert compute_geometry([], [], 800, 400).bands == []
 
 
