@@ -20,14 +20,14 @@ class HistoryPlot(QWidget):
         self.title = QLabel("no series selected")
         self.title.setContentsMargins(4, 2, 4, 2)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
-        self.plot.setBackground("w")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "W", never "W (x0.001)" on a flat line
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setMinimumHeight(160)
-        pen = pg.mkPen("#1565c0", width=1)
-        self._lo = pg.PlotDataItem(pen=pg.mkPen("#90caf9", width=1))
-        self._hi = pg.PlotDataItem(pen=pg.mkPen("#90caf9", width=1))
-        self._band = pg.FillBetweenItem(self._lo, self._hi, brush=pg.mkBrush(144, 202, 249, 90))
+        pen = pg.mkPen("#3d7cc9", width=1)  # reads on the light and the dark background
+        self._lo = pg.PlotDataItem(pen=pg.mkPen(61, 124, 201, 90, width=1))
+        self._hi = pg.PlotDataItem(pen=pg.mkPen(61, 124, 201, 90, width=1))
+        self._band = pg.FillBetweenItem(self._lo, self._hi, brush=pg.mkBrush(61, 124, 201, 60))
         self._mean = pg.PlotDataItem(pen=pen)
         self._live = pg.PlotDataItem(pen=pen)
         for item in (self._lo, self._hi, self._band, self._mean, self._live):

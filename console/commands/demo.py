@@ -264,8 +264,8 @@ def gui(args: argparse.Namespace, faults: list[tuple[str, float]]) -> int:
 
     store_path = Path(args.db or DEFAULT_DB)
     with DemoRunner(seed=args.seed, speed=args.speed, faults=faults) as runner:
-        return run_window(runner.site_model(), store_path, demo=True, source_factory=runner.source_factory,
-                          credential_resolver=runner.resolve)
+        return run_window(runner.site_model(), store_path, demo=True, demo_hooks=runner,
+                          source_factory=runner.source_factory, credential_resolver=runner.resolve)
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ def open_command(args: argparse.Namespace) -> int:
     if not has_display():
         print(no_display_message("heatrack"), file=sys.stderr)
         return 2
-    return run_window(site, args.db or default_db_path(args.site))
+    return run_window(site, args.db or default_db_path(args.site), site_file=args.site)
 
 
 def run_window(site: Site, db_path: str | Path, **options: Any) -> int:

@@ -1,6 +1,8 @@
-"""Start the window: display check, QApplication, the session under it, clean shutdown."""
+"""Start the window: display check, QApplication and theme, the session under it, the one
+``ViewContext`` every page is built from, clean shutdown."""
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -9,14 +11,23 @@ from typing import Any
 from console.display import has_display, no_display_message
 from console.site import Site
 
+log = logging.getLogger("heatrack.ui.app")
+
 
 class ConsoleSession:
-    """The window over a ``console.session.Session``; ``close()`` stops them in order."""
+    """The window over a ``console.session.Session``; ``close()`` stops them in order.
+
+    ``demo_hooks`` is the running ``DemoRunner`` on the demo site (the demo panel injects faults
+    through it; the devices page probes through its source factory)."""
 
     def __init__(self, site: Site, db_path: str | Path, *, demo: bool = False,
+                 demo_hooks: Any = None,
                  source_factory: Callable[..., Any] | None = None,
-                 credential_resolver: Callable[[str | None], Any] | None = None) -> None:
+                 credential_resolver: Callable[[str | None], Any] | None = None,
+                 show: bool = True) -> None:
         from console.session import Session
+        from console.ui.bridge import LiveBridge
+        from console.ui.context import ViewContext
         from console.ui.main_window import MainWindow
 
         kwargs: dict[str, Any] = {}
@@ -26,14 +37,21 @@ class ConsoleSession:
             kwargs["credential_resolver"] = credential_resolver
         self.session = Session.open(site, db_path, **kwargs)
         self.store, self.engine = self.session.store, self.session.engine
+        self.bridge: LiveBridge | None = None
         try:
-            self.window = MainWindow(site, self.session.live, db_path=str(db_path), demo=demo,
-                                     history=self.session.history)
+            self.bridge = LiveBridge(self.session.live)
+            self.ctx = ViewContext(site=site, live=self.session.live, bridge=self.bridge,
+                                   history=self.session.history, control=self.session.control,
+                                   ack=self.session.ack, demo=demo_hooks, db_path=str(db_path))
+            self.window = MainWindow(self.ctx, demo=demo)
             self.session.start()
         except BaseException:
+            if self.bridge is not None:
+                self.bridge.close()
             self.session.close()
             raise
-        self.window.show()
+        if show:
+            self.window.show()
 
     def close(self) -> None:
         self.window.bridge.close()
@@ -41,26 +59,63 @@ class ConsoleSession:
         self.window.close()
 
 
-def run_gui(site: Site, db_path: str | Path, *, demo: bool = False,
+def start_app(theme_name: str | None = None) -> Any:
+    """The QApplication (created once) with the theme applied: the saved one unless named."""
+    from PySide6.QtWidgets import QApplication
+
+    from console.ui import theme
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("heatrack")
+    app.setOrganizationName("heatrack")
+    theme.apply_theme(app, theme_name or theme.saved_theme())
+    return app
+
+
+def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: Any = None,
             source_factory: Callable[..., Any] | None = None,
-            credential_resolver: Callable[[str | None], Any] | None = None) -> int:
-    """Open the main window on ``site``, polling through the engine and logging to ``db_path``."""
+            credential_resolver: Callable[[str | None], Any] | None = None,
+            site_file: str | None = None) -> int:
+    """Open the main window on ``site``, polling through the engine and logging to ``db_path``.
+    File ▸ Open site replaces the session with one on the chosen file (its default database)."""
     if not has_display():
         print(no_display_message("heatrack"), file=sys.stderr)
         return 2
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("heatrack")
+    app = start_app()
     from console.store import StoreError
+    from console.ui.main_window import remember_site
 
     try:
-        session = ConsoleSession(site, db_path, demo=demo, source_factory=source_factory,
+        session = ConsoleSession(site, db_path, demo=demo, demo_hooks=demo_hooks, source_factory=source_factory,
                                  credential_resolver=credential_resolver)
     except StoreError as e:  # in use by another writer, read-only, locked: one line, no window
         print(f"heatrack: {e}", file=sys.stderr)
         return 1
+    if site_file:
+        remember_site(str(Path(site_file).resolve()))
+    holder = [session]
+
+    def reopen(path: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from console.commands.open import default_db_path
+        from console.site import SiteError, load_site
+
+        try:
+            new_site = load_site(path)
+            new = ConsoleSession(new_site, default_db_path(path))
+        except (SiteError, StoreError) as e:
+            QMessageBox.warning(holder[0].window, "Cannot open the site", " ".join(str(e).split()))
+            return
+        old = holder[0]
+        holder[0] = new
+        new.window.open_requested.connect(reopen)
+        remember_site(str(Path(path).resolve()))
+        old.close()
+
+    session.window.open_requested.connect(reopen)
     try:
         return app.exec()
     finally:
-        session.close()
+        holder[0].close()

@@ -1,190 +1,387 @@
-"""The console's main window: devices on the left; the selected device's live values and the
-recent history of the selected value on the right; a status line. Everything it shows is read
-from the live model (values, ages, staleness) or the history service (the plot, which is there
-after a restart because it comes from the store). Schematics and guided runs dock in here as
-they land."""
+"""The console's main window: one tab per page of ``console/ui/pages.py`` (each built from the one
+``ViewContext``), the control and demo panels docked beside them when present, a status bar
+(devices reporting, active alarms, where it logs) and the menus.
+
+Only the page in view is refreshed: on each bridge tick (the live model changed, at most 4 Hz)
+and once a second so that ages and staleness move without polls; a page refreshes again as it
+is shown. Pages are imported when the window opens: one whose module is not there is skipped
+(debug log); one that fails to build is replaced by a line saying why, so one broken page never
+takes the window down.
+"""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from concurrent.futures import Future
+import logging
+from collections.abc import Sequence
+from html import escape
+from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
 
-from console.history import History, HistoryService
-from console.live import LiveSite, SeriesState
-from console.site import Site
-from console.ui.bridge import LiveBridge
-from widgets.device_table import DeviceRow, DeviceTable
-from widgets.history_plot import HistoryPlot
-from widgets.value_table import ValueRow, ValueTable
+from console.ui import pages as page_registry
+from console.ui import theme
+from console.ui.context import ViewContext
 
-HISTORY_SPAN_S = 6 * 3600.0  # the device view's plot: the last 6 h (raw samples, folded per pixel)
-HEADLINE = ("power", "thermal_power", "temperature", "flow")  # preferred first series of a device
+log = logging.getLogger("heatrack.ui.window")
+
+RECENT_KEY = "recent_sites"
+RECENT_MAX = 8
+PANELS = (  # (module:Class, where) — optional parts built by (ctx, parent) when their module exists
+    ("console.ui.control_panel:ControlPanel", "control"),
+    ("console.ui.demo_panel:DemoPanel", "demo"),
+    ("console.ui.alarm_notifier:AlarmNotifier", "notifier"),
+)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, site: Site, live: LiveSite, *, db_path: str, demo: bool = False,
-                 history: HistoryService | None = None, interval_ms: int = 250,
-                 wall: Callable[[], float] = time.time) -> None:
+    """``open_requested(path)`` asks the application to open another site file."""
+
+    open_requested = Signal(str)
+
+    def __init__(self, ctx: ViewContext, *, demo: bool = False,
+                 pages: Sequence[tuple[str, str]] | None = None, tick_ms: int = 1000) -> None:
         super().__init__()
-        self.site = site
-        self.live = live
-        self.history = history
-        self._wall = wall
-        self.setWindowTitle(f"heatrack — {site.site.name}" + (" (demo)" if demo else ""))
-        self.resize(1280, 760)
-        self._selected = site.devices[0].id
-        self._series: str | None = None  # key shown in the plot
-        self._plotted_until = 0.0  # ts of the newest value drawn
-        self._plot_title = ""  # the plot's title once its history is drawn
+        self.ctx = ctx
+        self.bridge = ctx.bridge
+        self.demo = demo
+        ctx.navigate = self.navigate
+        site = ctx.site.site
+        self.setWindowTitle(f"heatrack — {site.name}" + (" (demo)" if demo else "")
+                            + (" — read-only" if ctx.read_only else ""))
+        self.resize(1280, 800)
+        self._failed_refresh: set[str] = set()
 
-        banner = QLabel(self._banner_text(demo))
-        banner.setTextFormat(Qt.TextFormat.RichText)
-        banner.setContentsMargins(8, 6, 8, 6)
-        self.devices = DeviceTable()
-        self.values = ValueTable()
-        self.plot = HistoryPlot()
-        self.value_title = QLabel()
-        self.value_title.setContentsMargins(4, 4, 4, 4)
-        right = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        lay = QVBoxLayout(top)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.value_title)
-        lay.addWidget(self.values)
-        right.addWidget(top)
-        right.addWidget(self.plot)
-        right.setSizes([420, 300])
-        split = QSplitter()
-        split.addWidget(self.devices)
-        split.addWidget(right)
-        split.setSizes([720, 560])
-        central = QWidget()
-        outer = QVBoxLayout(central)
-        outer.addWidget(banner)
-        outer.addWidget(split, 1)
-        self.setCentralWidget(central)
-        self.statusBar().showMessage(f"Logging to {db_path}")
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.pages: dict[str, QWidget] = {}
+        for name, spec in (page_registry.PAGES if pages is None else pages):
+            page = self._build_page(name, spec)
+            if page is not None:
+                self.pages[name] = page
+                self.tabs.addTab(page, getattr(page, "title", name.title()))
+                self.tabs.setTabToolTip(self.tabs.count() - 1,
+                                        f"{getattr(page, 'title', name)} (Ctrl+{self.tabs.count()})"
+                                        if self.tabs.count() <= 9 else name)
+        if not self.pages:
+            self.tabs.addTab(QLabel("  no pages are installed"), "heatrack")
+        self.banner = QLabel(self._banner_text())
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setContentsMargins(8, 2, 8, 2)
+        self.toolbar = QToolBar("Site")
+        self.toolbar.setObjectName("toolbar-site")
+        self.toolbar.setMovable(False)
+        self.toolbar.addWidget(self.banner)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.toolbar.addWidget(spacer)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.setCentralWidget(self.tabs)
 
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.menuBar().addMenu("&File").addAction(quit_action)
+        self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self.status, 1)
+        self.panels: dict[str, Any] = {}
+        self._control_action: QAction | None = None
+        self._build_panels()
+        self._build_menus()
 
-        self.bridge = LiveBridge(live, interval_ms=interval_ms, parent=self)
         self.bridge.changed.connect(self.refresh)
-        self.devices.device_selected.connect(self._select)
-        self.values.series_selected.connect(self.select_series)
-        self.devices.set_devices([self._row(d.id) for d in site.devices])
-        self.devices.selectRow(0)
-        # Ages ("12 s ago") and staleness keep moving even when no poll arrives.
-        self._age_timer = QTimer(self)
-        self._age_timer.setInterval(1000)
-        self._age_timer.timeout.connect(self.refresh)
-        self._age_timer.start()
+        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self._tick = QTimer(self)  # ages and staleness move even when no poll arrives
+        self._tick.setInterval(tick_ms)
+        self._tick.timeout.connect(self.refresh)
+        self._tick.start()
         self.refresh()
 
-    def _banner_text(self, demo: bool) -> str:
-        s = self.site.site
-        where = f" · {s.location}" if s.location else ""
-        note = " · <i>simulated equipment — nothing here touches real hardware</i>" if demo else ""
-        return f"<b>{s.name}</b>{where} · {len(self.site.devices)} devices{note}"
+    # ------------------------------------------------------------ building
+    def _build_page(self, name: str, spec: str) -> QWidget | None:
+        try:
+            factory = page_registry.load(spec)
+        except (ImportError, AttributeError) as e:
+            log.debug("page %s (%s) is not available: %s", name, spec, e)
+            return None
+        try:
+            page = factory(self.ctx)
+        except Exception as e:  # a broken page must not take the window down: say why in its place
+            log.exception("page %s (%s) failed to open", name, spec)
+            page = QLabel(f"  The {name} page could not be opened: {' '.join(str(e).split())}")
+            page.setWordWrap(True)
+            page.setProperty("title", name.title())
+        return page
 
-    def _row(self, device_id: str) -> DeviceRow:
-        view = self.live.device(device_id)
-        dev, st = view.device, view.status
-        return DeviceRow(device_id, dev.name, dev.kind, dev.address, view.state,
-                         st.message if st else "waiting for the first poll",
-                         st.last_success if st else None, st.readings if st else 0)
+    def _build_panels(self) -> None:
+        for spec, where in PANELS:
+            if where == "demo" and self.ctx.demo is None:
+                continue
+            try:
+                cls = page_registry.load(spec)
+            except (ImportError, AttributeError) as e:
+                log.debug("panel %s is not available: %s", spec, e)
+                continue
+            try:
+                panel: Any = cls(self.ctx, self)  # type: ignore[call-arg]
+            except Exception:
+                log.exception("panel %s failed to open", spec)
+                continue
+            self.panels[where] = panel
+            if where == "notifier":
+                self._wire_notifier(panel)
+                continue
+            if where == "control":  # one line (state, unlock, lock): at the end of the toolbar
+                self._control_action = self.toolbar.addWidget(panel)
+                continue
+            dock = QDockWidget("Demo faults", self)
+            dock.setObjectName(f"dock-{where}")
+            dock.setWidget(panel)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            area = Qt.DockWidgetArea.RightDockWidgetArea
+            self.addDockWidget(area, dock)
+            dock.hide()  # the demo's fault panel: View ▸ Demo faults, the toolbar or Ctrl+D
+            toggle = dock.toggleViewAction()
+            toggle.setShortcut(QKeySequence("Ctrl+D"))
+            toggle.setToolTip("Inject and clear faults in the simulated equipment (Ctrl+D)")
+            if self._control_action is not None:
+                self.toolbar.insertAction(self._control_action, toggle)
+            else:
+                self.toolbar.addAction(toggle)
+            self.panels[f"{where}-dock"] = dock
+
+    def _wire_notifier(self, notifier: Any) -> None:
+        """The notifier's badge ("Events (2)") goes on the events tab when both exist."""
+        for signal_name in ("badge_changed", "badge", "count_changed"):
+            signal = getattr(notifier, signal_name, None)
+            if signal is not None and hasattr(signal, "connect"):
+                signal.connect(self._set_events_badge)
+                self._set_events_badge(len(self.ctx.live.active_events()))
+                return
+
+    def _set_events_badge(self, text: object) -> None:
+        page = self.pages.get("events")
+        if page is None:
+            return
+        i = self.tabs.indexOf(page)
+        base = getattr(page, "title", "Events")
+        if isinstance(text, int):
+            text = f"{base} ({text})" if text else base
+        self.tabs.setTabText(i, str(text) or base)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open site…", self._open_site, QKeySequence.StandardKey.Open,
+                     "Open another site file in this window")
+        self.recent_menu = file_menu.addMenu("&Recent sites")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._action(file_menu, "&Export page…", self._export, "Ctrl+E",
+                     "Save what the current page shows (its own export when it has one, else a PNG)")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view = bar.addMenu("&View")
+        for i in range(self.tabs.count()):
+            page = self.tabs.widget(i)
+            if page not in self.pages.values():
+                continue
+            shortcut = f"Ctrl+{i + 1}" if i < 9 else None
+            self._action(view, self.tabs.tabText(i), lambda _=False, i=i: self.tabs.setCurrentIndex(i), shortcut)
+        view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in theme.THEMES:
+            a = self._action(theme_menu, name.title(), lambda _=False, n=name: self.set_theme(n))
+            a.setCheckable(True)
+            group.addAction(a)
+            self.theme_actions[name] = a
+        dock = self.panels.get("demo-dock")
+        if dock is not None:
+            view.addAction(dock.toggleViewAction())
+
+        control = bar.addMenu("&Control")
+        panel = self.panels.get("control")
+        added = False
+        for label, names, shortcut in (("&Unlock control…", ("unlock", "ask_unlock", "unlock_dialog"), "Ctrl+U"),
+                                       ("&Lock control", ("lock",), "Ctrl+L")):
+            fn = next((getattr(panel, n) for n in names if callable(getattr(panel, n, None))), None)
+            if fn is not None:
+                self._action(control, label, lambda _=False, fn=fn: fn(), shortcut)
+                added = True
+        if not added:
+            a = control.addAction("Control is not available in this window" if self.ctx.control is None
+                                  else "Control panel not installed")
+            a.setEnabled(False)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About heatrack", self._about)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _banner_text(self) -> str:
+        s = self.ctx.site.site
+        where = f" · {escape(s.location)}" if s.location else ""
+        note = " · <i>simulated equipment — nothing here touches real hardware</i>" if self.demo else ""
+        ro = " · <b>read-only</b>: another heatrack writes this database" if self.ctx.read_only else ""
+        return f"<b>{escape(s.name)}</b>{where} · {len(self.ctx.site.devices)} devices{note}{ro}"
+
+    # ------------------------------------------------------------ refreshing
+    def current_page(self) -> QWidget | None:
+        page = self.tabs.currentWidget()
+        return page if page in self.pages.values() else None
 
     def refresh(self) -> None:
-        now = self._wall()
-        self.devices.set_devices([self._row(d.id) for d in self.site.devices], now)
-        series = self.live.series(self._selected)
-        rows = [ValueRow(s.channel, s.quantity, s.value, s.unit, s.ts, not s.live, key=s.key,
-                         state=s.state) for s in series]
-        dev = self.site.device(self._selected)
-        self.value_title.setText(f"<b>{dev.id}</b> {dev.name} — {len(rows)} values")
-        self.values.set_values(rows, now)
-        if self._series is None or not any(s.key == self._series for s in series):
-            first = self._headline(series)
-            if first is not None:
-                self.values.select_key(first)  # emits series_selected -> select_series
-        else:
-            self._extend_live()
-        ok = self.live.reporting()
-        alarms = len(self.live.active_events())
-        extra = f" · {alarms} active alarm{'s' * (alarms != 1)}" if alarms else ""
-        self.statusBar().showMessage(f"{ok} of {len(self.site.devices)} devices reporting{extra}")
+        """Refresh the page in view and the status bar (GUI thread; reads the live model only)."""
+        page = self.current_page()
+        refresh = getattr(page, "refresh", None)
+        if callable(refresh):
+            try:
+                refresh()
+            except Exception:  # keep the window alive; say it once per page
+                name = type(page).__name__
+                if name not in self._failed_refresh:
+                    self._failed_refresh.add(name)
+                    log.exception("page %s failed to refresh", name)
+        self.status.setText(self.status_text())
 
-    @staticmethod
-    def _headline(series: list[SeriesState]) -> str | None:
-        numeric = [s for s in series if isinstance(s.value, (int, float)) or s.value is None]
-        for q in HEADLINE:
-            for s in numeric:
-                if s.quantity == q:
-                    return s.key
-        return numeric[0].key if numeric else (series[0].key if series else None)
+    def status_text(self) -> str:
+        live = self.ctx.live
+        n, m = live.reporting(), len(self.ctx.site.devices)
+        alarms = len(live.active_events())
+        where = self.ctx.db_path or "no database"
+        log_part = f"viewing {where} read-only" if self.ctx.read_only else f"logging to {where}"
+        return (f"{n} of {m} devices reporting · {alarms} active alarm{'s' * (alarms != 1)} · {log_part}")
 
-    def _select(self, device_id: str) -> None:
-        self._selected = device_id
-        self._series = None
+    # ------------------------------------------------------------ navigation
+    def navigate(self, view: str, target: str | None = None) -> None:
+        """Show page ``view`` and, when given, select ``target`` there (a device id, a series key)."""
+        page = self.pages.get(view)
+        if page is None:
+            log.debug("navigate: no page %r", view)
+            return
+        self.tabs.setCurrentWidget(page)
+        select = getattr(page, "select", None)
+        if target is not None and callable(select):
+            select(target)
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # ------------------------------------------------------------ themes
+    def set_theme(self, name: str, save: bool = True) -> str:
+        """Apply a theme (light, dark, system) to the application and every page."""
+        app = QApplication.instance()
+        resolved = theme.apply_theme(app, name) if isinstance(app, QApplication) else theme.resolve(name)
+        theme.restyle_plots(self, resolved)
+        for page in self.pages.values():
+            fn = getattr(page, "apply_theme", None)
+            if callable(fn):
+                fn(resolved)
+        if name in self.theme_actions:
+            self.theme_actions[name].setChecked(True)
+        if save:
+            theme.save_theme(name)
         self.refresh()
+        return resolved
 
-    # ------------------------------------------------------------ history plot
-    def select_series(self, key: str) -> None:
-        """Show ``key``'s recent history (from the store, off the GUI thread), then live."""
-        if key == self._series:
-            return
-        self._series = key
-        self._plotted_until = 0.0
-        self._plot_title = ""
-        if self.history is None:
-            self.plot.clear(f"{key} — no history (no site database)")
-            return
-        self.plot.clear(f"{key} — reading history…")
-        end = self._wall()
-        pixels = max(100, min(self.plot.plot.width(), 4000))
-        try:
-            fut = self.history.query(key, end - HISTORY_SPAN_S, end, pixels=pixels)
-        except (ValueError, RuntimeError) as e:
-            self.plot.clear(f"{key} — history unavailable: {e}")
-            return
-        fut.add_done_callback(lambda f: self.bridge.post(lambda: self._show_history(key, f)))
+    # ------------------------------------------------------------ file menu
+    def _open_site(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a site file", "", "Site files (*.toml);;All files (*)")
+        if path:
+            self.open_requested.emit(path)
 
-    def _show_history(self, key: str, fut: Future[History]) -> None:  # GUI thread (bridge tick)
-        if key != self._series:
-            return  # the user moved on
-        try:
-            h = fut.result()
-        except Exception as e:  # noqa: BLE001 - StoreError, a closed service: one line in the title
-            self.plot.clear(f"{key} — history unavailable: {e}")
-            return
-        b = h.buckets
-        span = f"last {HISTORY_SPAN_S / 3600:g} h, {h.resolution}"
-        title = f"{key} — {span}, {sum(x.n for x in b)} samples" if b else f"{key} — no history yet ({span})"
-        self._plot_title = title
-        self.plot.set_history(title, [x.ts for x in b], [x.mean for x in b], [x.min for x in b],
-                              [x.max for x in b], h.unit)
-        self._plotted_until = b[-1].ts if b else 0.0
-        self._extend_live()
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_sites()
+        if not paths:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for p in paths[:RECENT_MAX]:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_requested.emit(p))
 
-    def _extend_live(self) -> None:
-        if self._series is None:
+    def _export(self) -> None:
+        page = self.current_page()
+        if page is None:
             return
-        s = self.live.get(self._series)
-        if self._plot_title and s is not None:
-            # a curve that stopped moving says why, like the value table does
-            note = "" if s.live else f" · {s.state.replace('_', ' ')}: not updating"
-            self.plot.title.setText(self._plot_title + note)
-        if (s is not None and s.live and isinstance(s.value, (int, float)) and not isinstance(s.value, bool)
-                and s.ts > self._plotted_until):
-            self.plot.extend(s.ts, float(s.value))
-            self._plotted_until = s.ts
+        own = getattr(page, "export", None)
+        if callable(own):
+            own()
+            return
+        name = next((k for k, v in self.pages.items() if v is page), "page")
+        path, _ = QFileDialog.getSaveFileName(self, "Export page", f"heatrack-{name}.png", "PNG images (*.png)")
+        if path:
+            ok = page.grab().save(path, "PNG")
+            self.statusBar().showMessage(f"saved {path}" if ok else f"could not write {path}", 5000)
 
-    def closeEvent(self, event) -> None:
+    # ------------------------------------------------------------ help
+    def shortcuts_text(self) -> str:
+        rows = [(f"Ctrl+{i + 1}", self.tabs.tabText(i)) for i in range(min(9, self.tabs.count()))]
+        rows += [("Ctrl+Tab / Ctrl+Shift+Tab", "next / previous page"),
+                 ("Tab / Shift+Tab", "move between parts of a page"),
+                 ("Arrows, Enter", "move in the devices tree; Enter opens the device's readings"),
+                 ("Ctrl+O", "open a site file"), ("Ctrl+E", "export the current page"),
+                 ("Ctrl+U / Ctrl+L", "unlock / lock control"), ("Ctrl+D", "demo fault panel (demo only)"),
+                 ("F1", "this list"), ("Ctrl+Q", "quit")]
+        return "\n".join(f"{k:<28}{v}" for k, v in rows)
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", self.shortcuts_text(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setStyleSheet("QLabel { font-family: monospace; }")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About heatrack",
+                          "<b>heatrack</b><br>A console for micro data centres whose servers heat homes, "
+                          "tanks and pools: Redfish, NVML, SNMP and Modbus, straight to the equipment; "
+                          "everything logged to SQLite on this machine.")
+
+    # ------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._tick.stop()
         self.bridge.close()
+        for page in self.pages.values():
+            fn = getattr(page, "shutdown", None)
+            if callable(fn):
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001 - closing goes on
+                    log.exception("page %s failed to shut down", type(page).__name__)
         super().closeEvent(event)
+
+
+def remember_site(path: str) -> None:
+    """Put ``path`` first in File ▸ Recent sites."""
+    paths = [p for p in recent_sites() if p != path]
+    QSettings("heatrack", "heatrack").setValue(RECENT_KEY, [path, *paths][:RECENT_MAX])
+
+
+def recent_sites() -> list[str]:
+    value = QSettings("heatrack", "heatrack").value(RECENT_KEY, [])
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [p for p in items if isinstance(p, str) and p]
+
+
+__all__ = ["MainWindow", "recent_sites", "remember_site"]

@@ -140,14 +140,15 @@ def test_console_window_on_the_demo_site(qtbot, tmp_path: Path) -> None:
 
     with DemoRunner(seed=3) as runner:
         site = runner.site_model()
-        session = ConsoleSession(site, tmp_path / "demo.db", demo=True, source_factory=runner.source_factory,
-                                 credential_resolver=runner.resolve)
+        session = ConsoleSession(site, tmp_path / "demo.db", demo=True, demo_hooks=runner,
+                                 source_factory=runner.source_factory, credential_resolver=runner.resolve)
         try:
             w = session.window
-            qtbot.waitUntil(lambda: all(w.devices.state_of(d.id) == "ok" for d in site.devices), timeout=20_000)
-            assert f"{len(site.devices)} of {len(site.devices)} devices reporting" in w.statusBar().currentMessage()
-            w.devices.selectRow(0)
-            qtbot.waitUntil(lambda: w.values.rowCount() > 10, timeout=5000)
+            w.navigate("devices", site.devices[0].id)
+            devices = w.pages["devices"]
+            qtbot.waitUntil(lambda: all(devices.tree.state_of(d.id) == "ok" for d in site.devices), timeout=20_000)
+            assert f"{len(site.devices)} of {len(site.devices)} devices reporting" in w.status.text()
+            qtbot.waitUntil(lambda: devices.values.rowCount() > 10, timeout=5000)
             if os.environ.get("HEATRACK_SCREENSHOTS"):
                 w.grab().save(str(Path(os.environ["HEATRACK_SCREENSHOTS"]) / "demo-main-window.png"))
         finally:

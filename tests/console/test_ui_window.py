@@ -11,6 +11,9 @@ from console.history import HistoryService
 from console.live import LiveSite, seed_from_store
 from console.site import load_site
 from console.store import Store
+from console.ui.bridge import LiveBridge
+from console.ui.context import ViewContext
+from console.ui.devices_view import DevicesView
 from console.ui.main_window import MainWindow
 from protocols.base import Reading
 from tests.support import REPO
@@ -26,16 +29,31 @@ class Clock:
         return self.t
 
 
+DEVICES = [("devices", "console.ui.devices_view:DevicesView")]
+
+
+def window(site, live: LiveSite, db_path: str, history: HistoryService | None = None) -> MainWindow:
+    ctx = ViewContext(site=site, live=live, bridge=LiveBridge(live, interval_ms=20), history=history,
+                      db_path=db_path)
+    return MainWindow(ctx, pages=DEVICES)
+
+
+def devices(w: MainWindow) -> DevicesView:
+    page = w.pages["devices"]
+    assert isinstance(page, DevicesView)
+    return page
+
+
 def values_of(w: MainWindow) -> dict[str, tuple[str, str]]:
-    return {w.values.item(r, 0).text(): (w.values.item(r, 2).text(), w.values.item(r, 3).text())
-            for r in range(w.values.rowCount())}
+    v = devices(w).values
+    return {v.item(r, 0).text(): (v.item(r, 2).text(), v.item(r, 3).text()) for r in range(v.rowCount())}
 
 
 def test_window_follows_the_live_model(qtbot, tmp_path: Path) -> None:
     site = load_site(SITE)
     clock = Clock()
     live = LiveSite(site, clock=clock)
-    w = MainWindow(site, live, db_path=str(tmp_path / "x.db"), interval_ms=20)
+    w = window(site, live, str(tmp_path / "x.db"))
     qtbot.addWidget(w)
     now = time.time()
     st = DeviceStatus("srv1", "10.20.0.11:443", DeviceState.OK, last_success=now, readings=2)
@@ -44,11 +62,11 @@ def test_window_follows_the_live_model(qtbot, tmp_path: Path) -> None:
     live.on_batch(Batch("srv1", (Reading(now, "srv1", "inlet", "temperature", 23.5, "°C"),
                                  Reading(now, "srv1", "chassis", "power", 640.0, "W")), st))
     live.on_batch(Batch("ups1", (), bad))
-    qtbot.waitUntil(lambda: w.devices.state_of("ups1") == "unreachable", timeout=2000)
-    assert w.devices.state_of("srv1") == "ok"
+    qtbot.waitUntil(lambda: devices(w).tree.state_of("ups1") == "unreachable", timeout=2000)
+    assert devices(w).tree.state_of("srv1") == "ok"
     assert {k: v[0] for k, v in values_of(w).items()} == {"chassis": "640 W", "inlet": "23.5 °C"}
     assert not any(v[1].startswith("stale") for v in values_of(w).values())
-    assert "1 of 6 devices reporting" in w.statusBar().currentMessage()
+    assert "1 of 6 devices reporting" in w.status.text()
     # No new batch, but time passes: the window asks the live model, which decides staleness
     # (it used to keep the staleness of the last batch until another batch came).
     clock.t += STALE_PERIODS * site.device("srv1").poll_interval + 1
@@ -75,22 +93,23 @@ def test_window_shows_history_after_a_restart(qtbot, tmp_path: Path) -> None:
     live = LiveSite(site)
     with Store(db) as store:  # the restarted session's writer, before its first poll
         seed_from_store(live, store)
-        w = MainWindow(site, live, db_path=str(db), history=history, interval_ms=20)
+        w = window(site, live, str(db), history)
         qtbot.addWidget(w)
         # the last known values are listed, marked stale, and the headline series is plotted
         assert values_of(w)["inlet"][1].startswith("stale")
-        w.values.select_key("srv1/inlet/temperature")
-        qtbot.waitUntil(lambda: w.plot.history_points > 0, timeout=5000)
-        assert w.plot.history_points <= max(100, w.plot.plot.width())
-        assert "srv1/inlet/temperature" in w.plot.title.text() and "720 samples" in w.plot.title.text()
+        devices(w).values.select_key("srv1/inlet/temperature")
+        plot = devices(w).plot
+        qtbot.waitUntil(lambda: plot.history_points > 0, timeout=5000)
+        assert plot.history_points <= max(100, plot.plot.width())
+        assert "srv1/inlet/temperature" in plot.title.text() and "720 samples" in plot.title.text()
         # a live value extends the plot
         st = DeviceStatus("srv1", "10.20.0.11:443", DeviceState.OK, last_success=now + 1, readings=1)
         live.on_batch(Batch("srv1", (Reading(now + 1, "srv1", "inlet", "temperature", 26.0, "°C"),), st))
-        qtbot.waitUntil(lambda: w.plot.live_points >= 2, timeout=2000)
-        assert "not updating" not in w.plot.title.text()
+        qtbot.waitUntil(lambda: plot.live_points >= 2, timeout=2000)
+        assert "not updating" not in plot.title.text()
         live.on_batch(Batch("srv1", (), DeviceStatus("srv1", "10.20.0.11:443", DeviceState.UNREACHABLE,
                                                      message="timeout")))
-        qtbot.waitUntil(lambda: "unreachable: not updating" in w.plot.title.text(), timeout=2000)
+        qtbot.waitUntil(lambda: "unreachable: not updating" in plot.title.text(), timeout=2000)
         w.close()
     history.close()
 
@@ -100,11 +119,12 @@ def test_window_plot_says_why_when_history_fails(qtbot, tmp_path: Path) -> None:
     live = LiveSite(site)
     live.seed([Reading(time.time() - 5, "srv1", "inlet", "temperature", 21.0, "°C")])
     history = HistoryService(tmp_path / "missing" / "none.db")
-    w = MainWindow(site, live, db_path="none.db", history=history, interval_ms=20)
+    w = window(site, live, "none.db", history)
     qtbot.addWidget(w)
-    w.values.select_key("srv1/inlet/temperature")
-    qtbot.waitUntil(lambda: "history unavailable" in w.plot.title.text(), timeout=5000)
-    assert "\n" not in w.plot.title.text()
+    devices(w).values.select_key("srv1/inlet/temperature")
+    plot = devices(w).plot
+    qtbot.waitUntil(lambda: "history unavailable" in plot.title.text(), timeout=5000)
+    assert "\n" not in plot.title.text()
     w.close()
     history.close()
 
