@@ -91,3 +91,16 @@ def test_each_import_contract_catches_its_violation(tmp_path: Path) -> None:
     done = _lint_imports(tmp_path)
     assert done.returncode != 0
     assert f"Contracts: 0 kept, {len(CONTRACTS)} broken." in done.stdout, done.stdout[-4000:]
+
+
+def test_test_modules_share_fakes_not_each_other() -> None:
+    """Fakes used by several test modules live in tests/fakes/, tests/support.py or a conftest:
+    a test module importing another drags its fixtures and tests along and hides the fake."""
+    offenders = []
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            offenders += [f"{path.relative_to(REPO)}: imports {n}" for n in names
+                          if n.startswith("tests.") and n.rsplit(".", 1)[-1].startswith("test_")]
+    assert not offenders, "\n".join(offenders)
