@@ -1,5 +1,6 @@
 """Who may write to the equipment now: "Control locked", or "Unlocked by NAME · 12:34 left",
-with "Unlock control…" (asks who, for how long, why) and "Lock".
+with "Unlock control…" (asks who, for how long, why), "Lock" and, while unlocked, "Write…"
+(choose a device, what to change and the value; then the confirm dialog).
 
 A plain widget the window places (a toolbar or a dock): ``ControlPanel(ctx, parent)``. It reads
 ``ctx.control.state()`` each second, so an unlock that expires shows as locked without anyone
@@ -28,6 +29,7 @@ from console.control import DEFAULT_UNLOCK_MINUTES, MAX_NAME, MAX_REASON, MAX_UN
 from console.ui.context import ViewContext
 from console.ui.control_events import control_events
 from console.ui.who import last_name, remember_name
+from console.ui.write_picker import WritePicker
 from console.write_preview import warm_profiles
 
 
@@ -129,15 +131,21 @@ class ControlPanel(QWidget):
         self.unlock_button.setToolTip("Allow writes for a limited time; asks who, for how long and why")
         self.lock_button = QPushButton("Lock")
         self.lock_button.setToolTip("End the unlock now")
+        self.write_button = QPushButton("Write…")
+        self.write_button.setToolTip("Change a power limit, an outlet, a setpoint, a valve, the pump or start a UPS "
+                                     "self-test; every write is confirmed first (needs control unlocked)")
         self.unlock_button.clicked.connect(self.ask_unlock)
         self.lock_button.clicked.connect(self.lock)
+        self.write_button.clicked.connect(self.ask_write)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.label)
         layout.addWidget(self.unlock_button)
         layout.addWidget(self.lock_button)
+        layout.addWidget(self.write_button)
         layout.addStretch(1)
         self.dialog: UnlockDialog | None = None
+        self.picker: WritePicker | None = None
         self._last: ControlState | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -161,6 +169,7 @@ class ControlPanel(QWidget):
         self.unlock_button.setEnabled(why is None)
         self.unlock_button.setText("Extend…" if unlocked else "Unlock control…")
         self.lock_button.setEnabled(unlocked)
+        self.write_button.setEnabled(unlocked)
         if st != self._last:
             was = self._last
             self._last = st
@@ -175,6 +184,14 @@ class ControlPanel(QWidget):
         self.dialog.unlocked.connect(lambda _: self.refresh())
         self.dialog.open()
         return self.dialog
+
+    def ask_write(self, device_id: str | None = None) -> WritePicker | None:
+        """Open the write picker (returned: tests fill it in); its "Review…" opens the confirm dialog."""
+        if unavailable(self.ctx) is not None:
+            return None
+        self.picker = WritePicker(self.ctx, self.window(), device_id)
+        self.picker.open()
+        return self.picker
 
     def lock(self) -> None:
         control = self.ctx.control
