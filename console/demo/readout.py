@@ -157,26 +157,22 @@ class BmcReadout(RedfishSource):
 
 # ---------------------------------------------------------------- SNMP
 class AgentReadout(SnmpSource):
-    """The SNMP client over the demo agent's objects instead of UDP."""
+    """The SNMP client over the demo agent's objects instead of UDP. A request renders only
+    the parts of the agent's tree that hold what it asks for (``DeviceMib.parts``), by the
+    agent's own code; one snapshot per poll, as the agent takes one per request."""
 
     def __init__(self, spec: DeviceSpec, mib: DeviceMib) -> None:
         super().__init__(spec)
         self.device_id = spec.id
         self._mib = mib
-        self._values: dict[Oid, Any] | None = None
-        self._oids: list[Oid] = []
-        self._keys: Any = None
+        self._values: dict[Oid, Any] = {}
+        self._rendered: frozenset[Oid] | None = frozenset()  # parts in _values; None: all
+        self._oids: list[Oid] = []  # _values' OIDs in walk order, for _sorted_keys
+        self._sorted_keys: set[Oid] = set()
+        self._asked: set[Oid] = set()  # parts this poll's requests needed
+        self._wanted: frozenset[Oid] = frozenset()  # ... and the last poll's (rendered up front)
         self._parsed: dict[str, Oid] = {}
-
-    def _snapshot(self) -> dict[Oid, Any]:
-        # One snapshot per poll (the agent takes one per request); walk order is OID order.
-        if self._values is None:
-            values = self._mib.objects()
-            if self._keys is None or values.keys() != self._keys:
-                self._oids = sorted(values)
-                self._keys = values.keys()
-            self._values = values
-        return self._values
+        self._parts_of: dict[tuple[bool, tuple[str, ...]], frozenset[Oid] | None] = {}
 
     def _oid(self, text: str) -> Oid:
         oid = self._parsed.get(text)
@@ -184,19 +180,53 @@ class AgentReadout(SnmpSource):
             oid = self._parsed[text] = tuple(int(p) for p in text.lstrip(".").split("."))
         return oid
 
+    def _parts_for(self, walk: bool, texts: tuple[str, ...]) -> frozenset[Oid] | None:
+        """The agent's parts that hold these instances (or, ``walk``, columns); None: the
+        whole tree (a MIB without parts). An OID under no part is not served at all."""
+        key = (walk, texts)
+        if key not in self._parts_of:
+            parts = self._mib.parts
+            need: set[Oid] | None = set() if parts else None
+            for oid in map(self._oid, texts):
+                for p in parts:
+                    if oid[:len(p)] == p or (walk and p[:len(oid)] == oid):
+                        need.add(p)  # type: ignore[union-attr]
+            self._parts_of[key] = None if need is None else frozenset(need)
+        return self._parts_of[key]
+
+    def _snapshot(self, walk: bool, texts: tuple[str, ...]) -> dict[Oid, Any]:
+        need = self._parts_for(walk, texts)
+        if need is not None:
+            self._asked |= need
+        done = self._rendered
+        if done is not None and (need is None or not need <= done):
+            if need is None:
+                self._values, self._rendered = self._mib.objects(), None
+            else:
+                first = not done
+                todo = (need | self._wanted) - done if first else need - done
+                self._values.update(self._mib.objects(todo))
+                self._rendered = done | todo
+        return self._values
+
     async def get(self, oids: Iterable[str]) -> dict[str, Raw]:
-        values = self._snapshot()
+        texts = tuple(oids)
+        values = self._snapshot(False, texts)
         out: dict[str, Raw] = {}
-        for text in oids:
+        for text in texts:
             value = values.get(self._oid(text))
             out[text.lstrip(".")] = None if value is None else to_raw(value)
         return out
 
     async def walk(self, columns: Iterable[str]) -> dict[str, dict[tuple[int, ...], Raw]]:
-        values = self._snapshot()
+        texts = tuple(columns)
+        values = self._snapshot(True, texts)
+        if values.keys() != self._sorted_keys:  # walk order is OID order
+            self._oids = sorted(values)
+            self._sorted_keys = set(values)
         oids = self._oids
         tables: dict[str, dict[tuple[int, ...], Raw]] = {}
-        for text in columns:
+        for text in texts:
             col = self._oid(text)
             rows = tables[text.lstrip(".")] = {}
             n = len(col)
@@ -211,11 +241,13 @@ class AgentReadout(SnmpSource):
         pass
 
     def read(self, ts: float) -> list[Reading]:
-        self._values = None
+        self._values, self._rendered, self._asked = {}, frozenset(), set()
         try:
-            return _stamped(run_now(self.poll()), ts)
+            readings = _stamped(run_now(self.poll()), ts)
+            self._wanted = frozenset(self._asked)
+            return readings
         finally:
-            self._values = None
+            self._values, self._rendered = {}, frozenset()
 
     def identify_now(self) -> Identity:
         """What ``identify()`` reads from the demo agent (a fresh reader: polls keep their state)."""

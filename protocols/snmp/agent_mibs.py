@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pyasn1.type import univ
@@ -79,9 +79,15 @@ def integer(x: float, lo: int = INT32_MIN, hi: int = INT32_MAX) -> rfc1902.Integ
 
 
 def gauge(x: float) -> rfc1902.Gauge32:
-    return rfc1902.Gauge32(_int(x, 0, UINT32_MAX))
+    return _gauge32(_int(x, 0, UINT32_MAX))
 
 
+@functools.lru_cache(maxsize=1024)
+def _gauge32(v: int) -> rfc1902.Gauge32:
+    return rfc1902.Gauge32(v)
+
+
+@functools.lru_cache(maxsize=1024)
 def oid(o: Oid) -> rfc1902.ObjectIdentifier:
     return rfc1902.ObjectIdentifier(o)
 
@@ -107,13 +113,18 @@ class DeviceMib:
     """Base of one served device: system group plus a device subtree, read from a view."""
 
     sys_object_id: Oid = ()
+    # Subtrees that objects(only=...) renders alone; every served OID lies under exactly one.
+    # Empty: the MIB renders only whole.
+    parts: tuple[Oid, ...] = ()
 
     def __init__(self, control: DemoControl, uptime: Uptime) -> None:
         self.control = control
         self.uptime = uptime
 
-    def objects(self) -> dict[Oid, Value]:
-        """Every served OID with its value now (order does not matter)."""
+    def objects(self, only: Collection[Oid] | None = None) -> dict[Oid, Value]:
+        """Every served OID with its value now (order does not matter). ``only``: the parts
+        (of ``parts``) a request needs; at least their objects are rendered, with the same
+        values, and the state a device keeps between requests moves on as for a whole read."""
         raise NotImplementedError
 
     def writers(self) -> dict[Oid, Writer]:
@@ -138,6 +149,8 @@ class UpsMib(DeviceMib):
     managers treat as "generic RFC 1628 UPS"."""
 
     sys_object_id = UPS_MIB
+    # the system group, then upsIdent, upsBattery, upsInput, upsOutput, upsAlarm, upsTest
+    parts = (SYSTEM, *((UPS + (g,)) for g in (1, 2, 3, 4, 6, 7)))
 
     def __init__(self, view: Callable[[], UpsView], control: DemoControl, uptime: Uptime) -> None:
         super().__init__(control, uptime)
@@ -171,7 +184,7 @@ class UpsMib(DeviceMib):
         if v.self_test_result == "in_progress" and self._test_start:
             self._test_elapsed = now - self._test_start
 
-    def objects(self) -> dict[Oid, Value]:
+    def objects(self, only: Collection[Oid] | None = None) -> dict[Oid, Value]:
         v = self.view()
         self._track(v)
         u = UPS
@@ -192,48 +205,61 @@ class UpsMib(DeviceMib):
         out_current_a = v.output_power_w / v.output_voltage_v if v.output_voltage_v > 0 else 0.0
         batt_current_a = (v.output_power_w / v.battery_voltage_v
                           if v.on_battery and v.battery_voltage_v > 0 else 0.0)
-        o: dict[Oid, Value] = self.system(f"heatrack demo UPS {v.model}", v.id)
-        o.update({
-            # upsIdent
-            u + (1, 1, 0): text("APC"),  # the maker of the model served; sysDescr says it is a demo
-            u + (1, 2, 0): text(v.model),
-            u + (1, 3, 0): text("UPS 15.5 (ID1030)"),
-            u + (1, 4, 0): text("heatrack demo agent 1.0"),
-            u + (1, 5, 0): text(v.id),
-            u + (1, 6, 0): text("demo rack"),
-            # upsBattery
-            u + (2, 1, 0): integer(battery_status),
-            u + (2, 2, 0): integer(v.seconds_on_battery if v.on_battery else 0, 0),
-            u + (2, 3, 0): integer(v.runtime_s / 60, 0),
-            u + (2, 4, 0): integer(v.battery_charge_pct, 0, 100),
-            u + (2, 5, 0): integer(v.battery_voltage_v * 10, 0),
-            u + (2, 6, 0): integer(batt_current_a * 10),
-            u + (2, 7, 0): integer(v.battery_temp_c),
-            # upsInput
-            u + (3, 1, 0): rfc1902.Counter32(self._line_bads % (UINT32_MAX + 1)),
-            u + (3, 2, 0): integer(1),
-            u + (3, 3, 1, 1, 1): integer(1),
-            u + (3, 3, 1, 2, 1): integer(v.input_frequency_hz * 10, 0),
-            u + (3, 3, 1, 3, 1): integer(v.input_voltage_v, 0),
-            # upsOutput
-            u + (4, 1, 0): integer(source),
-            u + (4, 2, 0): integer(out_freq * 10, 0),
-            u + (4, 3, 0): integer(1),
-            u + (4, 4, 1, 1, 1): integer(1),
-            u + (4, 4, 1, 2, 1): integer(v.output_voltage_v, 0),
-            u + (4, 4, 1, 3, 1): integer(out_current_a * 10, 0),
-            u + (4, 4, 1, 4, 1): integer(v.output_power_w, 0),
-            u + (4, 4, 1, 5, 1): integer(v.output_load_pct, 0),
-            # upsAlarm
-            u + (6, 1, 0): gauge(len(self._alarm_rows)),
-            # upsTest
-            u + (7, 1, 0): oid(self._test_id),
-            u + (7, 2, 0): integer(self._test_spinlock),
-            u + (7, 3, 0): integer(TEST_RESULTS.get(v.self_test_result, 6)),
-            u + (7, 4, 0): text(TEST_DETAIL.get(v.self_test_result, v.self_test_result)),
-            u + (7, 5, 0): rfc1902.TimeTicks(self._test_start),
-            u + (7, 6, 0): integer(self._test_elapsed, 0),
-        })
+        renderers: dict[Oid, Callable[[], dict[Oid, Value]]] = {
+            SYSTEM: lambda: self.system(f"heatrack demo UPS {v.model}", v.id),
+            u + (1,): lambda: {  # upsIdent
+                u + (1, 1, 0): text("APC"),  # the maker of the model served; sysDescr says it is a demo
+                u + (1, 2, 0): text(v.model),
+                u + (1, 3, 0): text("UPS 15.5 (ID1030)"),
+                u + (1, 4, 0): text("heatrack demo agent 1.0"),
+                u + (1, 5, 0): text(v.id),
+                u + (1, 6, 0): text("demo rack"),
+            },
+            u + (2,): lambda: {  # upsBattery
+                u + (2, 1, 0): integer(battery_status),
+                u + (2, 2, 0): integer(v.seconds_on_battery if v.on_battery else 0, 0),
+                u + (2, 3, 0): integer(v.runtime_s / 60, 0),
+                u + (2, 4, 0): integer(v.battery_charge_pct, 0, 100),
+                u + (2, 5, 0): integer(v.battery_voltage_v * 10, 0),
+                u + (2, 6, 0): integer(batt_current_a * 10),
+                u + (2, 7, 0): integer(v.battery_temp_c),
+            },
+            u + (3,): lambda: {  # upsInput
+                u + (3, 1, 0): rfc1902.Counter32(self._line_bads % (UINT32_MAX + 1)),
+                u + (3, 2, 0): integer(1),
+                u + (3, 3, 1, 1, 1): integer(1),
+                u + (3, 3, 1, 2, 1): integer(v.input_frequency_hz * 10, 0),
+                u + (3, 3, 1, 3, 1): integer(v.input_voltage_v, 0),
+            },
+            u + (4,): lambda: {  # upsOutput
+                u + (4, 1, 0): integer(source),
+                u + (4, 2, 0): integer(out_freq * 10, 0),
+                u + (4, 3, 0): integer(1),
+                u + (4, 4, 1, 1, 1): integer(1),
+                u + (4, 4, 1, 2, 1): integer(v.output_voltage_v, 0),
+                u + (4, 4, 1, 3, 1): integer(out_current_a * 10, 0),
+                u + (4, 4, 1, 4, 1): integer(v.output_power_w, 0),
+                u + (4, 4, 1, 5, 1): integer(v.output_load_pct, 0),
+            },
+            u + (6,): self._alarms,  # upsAlarm
+            u + (7,): lambda: {  # upsTest
+                u + (7, 1, 0): oid(self._test_id),
+                u + (7, 2, 0): integer(self._test_spinlock),
+                u + (7, 3, 0): integer(TEST_RESULTS.get(v.self_test_result, 6)),
+                u + (7, 4, 0): text(TEST_DETAIL.get(v.self_test_result, v.self_test_result)),
+                u + (7, 5, 0): rfc1902.TimeTicks(self._test_start),
+                u + (7, 6, 0): integer(self._test_elapsed, 0),
+            },
+        }
+        o: dict[Oid, Value] = {}
+        for prefix, render in renderers.items():
+            if only is None or prefix in only:
+                o.update(render())
+        return o
+
+    def _alarms(self) -> dict[Oid, Value]:
+        u = UPS
+        o: dict[Oid, Value] = {u + (6, 1, 0): gauge(len(self._alarm_rows))}
         for x, (row, since) in self._alarm_rows.items():
             o[u + (6, 2, 1, 1, row)] = integer(row)
             o[u + (6, 2, 1, 2, row)] = oid(u + (6, 3, x))
@@ -277,6 +303,16 @@ class UpsMib(DeviceMib):
         return commit
 
 
+def _columns(entry: Oid, cells: dict[int, Callable[[OutletView], Value]]
+             ) -> dict[Oid, Callable[[OutletView], Value]]:
+    return {entry + (c,): cell for c, cell in cells.items()}
+
+
+def _column(col: Oid, cell: Callable[[OutletView], Value], outlets: list[OutletView]) -> dict[Oid, Value]:
+    """One column of an outlet table: a row per outlet, indexed by its number."""
+    return {col + (x.number,): cell(x) for x in outlets}
+
+
 def _serial(device_id: str) -> str:
     """A stable APC-style 12-character serial number derived from the device id."""
     return f"ZA{zlib.crc32(device_id.encode()):010d}"[:12]
@@ -297,74 +333,105 @@ class PduMib(DeviceMib):
     def _outlets(v: PduView) -> list[OutletView]:
         return sorted(v.outlets, key=lambda x: x.number)
 
-    def objects(self) -> dict[Oid, Value]:
+    # the system group, rPDU2 ident, device properties, device status, phase status, outlet
+    # count, then each column of the switched status, switched control and metered tables
+    parts = (SYSTEM, *((RPDU2 + t) for t in ((2, 1), (4, 2), (4, 3), (6, 3), (9, 1))),
+             *((RPDU2 + (9, 2, 3, 1, c)) for c in range(1, 7)),
+             *((RPDU2 + (9, 2, 4, 1, c)) for c in range(1, 6)),
+             *((RPDU2 + (9, 4, 3, 1, c)) for c in (*range(1, 9), 11, 12)))
+
+    def objects(self, only: Collection[Oid] | None = None) -> dict[Oid, Value]:
         v = self.view()
-        p = RPDU2
+        # State a real PDU keeps between requests, whatever a request reads: peak power.
         self._peak_w = max(self._peak_w, v.power_w)
+        outlets = self._outlets(v)
+        peaks = self._outlet_peak_w
+        for x in outlets:
+            peaks[x.number] = max(peaks.get(x.number, 0.0), x.power_w)
+        o: dict[Oid, Value] = {}
+        for prefix, render in self._renderers(v, outlets).items():
+            if only is None or prefix in only:
+                o.update(render())
+        return o
+
+    def _renderers(self, v: PduView, outlets: list[OutletView]) -> dict[Oid, Callable[[], dict[Oid, Value]]]:
+        """One renderer per part (in ``parts`` order), each giving that part's objects."""
+        p = RPDU2
         phase_state = (4 if v.current_a >= PHASE_OVERLOAD_A else
                        3 if v.current_a >= PHASE_NEAR_OVERLOAD_A else 2)
-        outlets = self._outlets(v)
-        o: dict[Oid, Value] = self.system(
-            f"APC Web/SNMP Management Card (heatrack demo) PN:{v.model}", v.id)
-        o.update({
+        n_out = len(outlets)
+        out: dict[Oid, Callable[[], dict[Oid, Value]]] = {
+            SYSTEM: lambda: self.system(f"APC Web/SNMP Management Card (heatrack demo) PN:{v.model}", v.id),
             # rPDU2IdentTable, row 1
-            p + (2, 1, 1, 1): integer(1),
-            p + (2, 1, 2, 1): integer(1),
-            p + (2, 1, 3, 1): text(v.id),
-            p + (2, 1, 4, 1): text("heatrack demo rack"),
-            p + (2, 1, 6, 1): text("6.7.2"),
-            p + (2, 1, 8, 1): text(v.model),
-            p + (2, 1, 9, 1): text(_serial(v.id)),
+            p + (2, 1): lambda: {
+                p + (2, 1, 1, 1): integer(1),
+                p + (2, 1, 2, 1): integer(1),
+                p + (2, 1, 3, 1): text(v.id),
+                p + (2, 1, 4, 1): text("heatrack demo rack"),
+                p + (2, 1, 6, 1): text("6.7.2"),
+                p + (2, 1, 8, 1): text(v.model),
+                p + (2, 1, 9, 1): text(_serial(v.id)),
+            },
             # rPDU2DevicePropertiesTable
-            p + (4, 2, 1, 1, 1): integer(1),
-            p + (4, 2, 1, 2, 1): integer(1),
-            p + (4, 2, 1, 3, 1): text(v.id),
-            p + (4, 2, 1, 4, 1): integer(len(outlets)),
-            p + (4, 2, 1, 5, 1): integer(len(outlets)),
-            p + (4, 2, 1, 6, 1): integer(len(outlets)),
-            p + (4, 2, 1, 7, 1): integer(1),
+            p + (4, 2): lambda: {
+                p + (4, 2, 1, 1, 1): integer(1),
+                p + (4, 2, 1, 2, 1): integer(1),
+                p + (4, 2, 1, 3, 1): text(v.id),
+                p + (4, 2, 1, 4, 1): integer(n_out),
+                p + (4, 2, 1, 5, 1): integer(n_out),
+                p + (4, 2, 1, 6, 1): integer(n_out),
+                p + (4, 2, 1, 7, 1): integer(1),
+            },
             # rPDU2DeviceStatusTable: power 0.01 kW, energy 0.1 kWh
-            p + (4, 3, 1, 1, 1): integer(1),
-            p + (4, 3, 1, 2, 1): integer(1),
-            p + (4, 3, 1, 3, 1): text(v.id),
-            p + (4, 3, 1, 4, 1): integer(phase_state),
-            p + (4, 3, 1, 5, 1): integer(v.power_w / 10, 0),
-            p + (4, 3, 1, 6, 1): integer(self._peak_w / 10, 0),
-            p + (4, 3, 1, 9, 1): integer(v.energy_kwh * 10, 0),
+            p + (4, 3): lambda: {
+                p + (4, 3, 1, 1, 1): integer(1),
+                p + (4, 3, 1, 2, 1): integer(1),
+                p + (4, 3, 1, 3, 1): text(v.id),
+                p + (4, 3, 1, 4, 1): integer(phase_state),
+                p + (4, 3, 1, 5, 1): integer(v.power_w / 10, 0),
+                p + (4, 3, 1, 6, 1): integer(self._peak_w / 10, 0),
+                p + (4, 3, 1, 9, 1): integer(v.energy_kwh * 10, 0),
+            },
             # rPDU2PhaseStatusTable, phase 1: current 0.1 A, voltage V, power 0.01 kW
-            p + (6, 3, 1, 1, 1): integer(1),
-            p + (6, 3, 1, 2, 1): integer(1),
-            p + (6, 3, 1, 3, 1): integer(1),
-            p + (6, 3, 1, 4, 1): integer(phase_state),
-            p + (6, 3, 1, 5, 1): integer(v.current_a * 10, 0),
-            p + (6, 3, 1, 6, 1): integer(v.voltage_v, 0),
-            p + (6, 3, 1, 7, 1): integer(v.power_w / 10, 0),
+            p + (6, 3): lambda: {
+                p + (6, 3, 1, 1, 1): integer(1),
+                p + (6, 3, 1, 2, 1): integer(1),
+                p + (6, 3, 1, 3, 1): integer(1),
+                p + (6, 3, 1, 4, 1): integer(phase_state),
+                p + (6, 3, 1, 5, 1): integer(v.current_a * 10, 0),
+                p + (6, 3, 1, 6, 1): integer(v.voltage_v, 0),
+                p + (6, 3, 1, 7, 1): integer(v.power_w / 10, 0),
+            },
             # rPDU2OutletSwitchedInfo count
-            p + (9, 1, 0): integer(len(outlets)),
-        })
-        for x in outlets:
-            n = x.number
-            state = 2 if x.on else 1
-            peak = self._outlet_peak_w[n] = max(self._outlet_peak_w.get(n, 0.0), x.power_w)
-            load = (4 if x.power_w >= OUTLET_OVERLOAD_W else
-                    3 if x.power_w >= OUTLET_NEAR_OVERLOAD_W else 2)
-            sw, ctl, met = p + (9, 2, 3, 1), p + (9, 2, 4, 1), p + (9, 4, 3, 1)
-            o.update({
-                # rPDU2OutletSwitchedStatusTable
-                sw + (1, n): integer(n), sw + (2, n): integer(1), sw + (3, n): text(x.name),
-                sw + (4, n): integer(n), sw + (5, n): integer(state),
-                sw + (6, n): integer(2),  # CommandPending: no (the demo model acts at once)
-                # rPDU2OutletSwitchedControlTable: reads 1 immediateOn / 2 immediateOff
-                ctl + (1, n): integer(n), ctl + (2, n): integer(1), ctl + (3, n): text(x.name),
-                ctl + (4, n): integer(n), ctl + (5, n): integer(1 if x.on else 2),
-                # rPDU2OutletMeteredStatusTable: current 0.1 A, power W, energy 0.1 kWh
-                met + (1, n): integer(n), met + (2, n): integer(1), met + (3, n): text(x.name),
-                met + (4, n): integer(n), met + (5, n): integer(load),
-                met + (6, n): integer(x.current_a * 10, 0), met + (7, n): integer(x.power_w, 0),
-                met + (8, n): integer(peak, 0), met + (11, n): integer(x.energy_kwh * 10, 0),
-                met + (12, n): text("C13"),
-            })
-        return o
+            p + (9, 1): lambda: {p + (9, 1, 0): integer(n_out)},
+        }
+        peaks = self._outlet_peak_w
+        cells: dict[Oid, Callable[[OutletView], Value]] = {
+            # rPDU2OutletSwitchedStatusTable
+            **_columns(p + (9, 2, 3, 1), {
+                1: lambda x: integer(x.number), 2: lambda x: integer(1), 3: lambda x: text(x.name),
+                4: lambda x: integer(x.number), 5: lambda x: integer(2 if x.on else 1),
+                6: lambda x: integer(2),  # CommandPending: no (the demo model acts at once)
+            }),
+            # rPDU2OutletSwitchedControlTable: reads 1 immediateOn / 2 immediateOff
+            **_columns(p + (9, 2, 4, 1), {
+                1: lambda x: integer(x.number), 2: lambda x: integer(1), 3: lambda x: text(x.name),
+                4: lambda x: integer(x.number), 5: lambda x: integer(1 if x.on else 2),
+            }),
+            # rPDU2OutletMeteredStatusTable: current 0.1 A, power W, energy 0.1 kWh
+            **_columns(p + (9, 4, 3, 1), {
+                1: lambda x: integer(x.number), 2: lambda x: integer(1), 3: lambda x: text(x.name),
+                4: lambda x: integer(x.number),
+                5: lambda x: integer(4 if x.power_w >= OUTLET_OVERLOAD_W else
+                                     3 if x.power_w >= OUTLET_NEAR_OVERLOAD_W else 2),
+                6: lambda x: integer(x.current_a * 10, 0), 7: lambda x: integer(x.power_w, 0),
+                8: lambda x: integer(peaks[x.number], 0), 11: lambda x: integer(x.energy_kwh * 10, 0),
+                12: lambda x: text("C13"),
+            }),
+        }
+        for col, cell in cells.items():
+            out[col] = functools.partial(_column, col, cell, outlets)
+        return out
 
     def writers(self) -> dict[Oid, Writer]:
         v = self.view()

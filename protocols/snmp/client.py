@@ -55,8 +55,8 @@ from protocols.base import (
 )
 from protocols.snmp.decode import (
     DecodeError,
+    Decoder,
     Raw,
-    build_readings,
     choose_profile,
     split_index,
     to_raw,
@@ -150,6 +150,7 @@ class SnmpSource:
         self.spec = spec
         self._profiles = dict(profiles) if profiles is not None else load_profiles()
         self.profile: Profile | None = None
+        self._decoder: Decoder | None = None  # the profile's decoding, its row plans kept
         if spec.profile:
             if spec.profile not in self._profiles:
                 raise ValueError(f"{spec.id}: unknown SNMP profile {spec.profile!r} "
@@ -412,8 +413,11 @@ class SnmpSource:
         scalars = await self.get(s.oid for s in profile.scalars) if profile.scalars else {}
         columns = profile.walk_columns()
         tables = await self.walk(columns) if columns else {}
+        decoder = self._decoder
+        if decoder is None or decoder.profile is not profile:
+            decoder = self._decoder = Decoder(profile)  # row plans are per profile
         try:
-            return build_readings(profile, self.spec.id, now(), scalars, tables)
+            return decoder.readings(self.spec.id, now(), scalars, tables)
         except DecodeError as exc:
             raise self._fail(BadData, str(exc)) from None
 

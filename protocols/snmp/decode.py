@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pyasn1.type import univ
@@ -34,22 +34,50 @@ class DecodeError(ValueError):
 # ---------------------------------------------------------------- raw values
 def to_raw(value: Any) -> Raw:
     """pysnmp/pyasn1 value -> plain Python, keeping only what decoding needs."""
+    convert = _RAW_BY_TYPE.get(type(value))
+    if convert is None:
+        convert = _RAW_BY_TYPE[type(value)] = _conversion(value)
+    return convert(value)
+
+
+def _conversion(value: Any) -> Callable[[Any], Raw]:
+    """How a value of this type becomes Raw. isinstance alone decides, so it is decided once
+    per type (a season of fast-forward converts ~20 million values)."""
     if value is None or isinstance(value, (rfc1905.NoSuchObject, rfc1905.NoSuchInstance,
                                            rfc1905.EndOfMibView, univ.Null)):
-        return None
+        return _nothing
     if isinstance(value, (bool,)):
-        return int(value)
+        return int
     if isinstance(value, (int, str, bytes)):
-        return value
+        return _itself
     if isinstance(value, rfc1902.IpAddress):
-        return ".".join(str(b) for b in value.asOctets())
+        return _dotted_quad
     if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
+        return str
     if isinstance(value, univ.OctetString):
-        return value.asOctets()
+        return _octets
     if isinstance(value, univ.Integer):  # Integer32, Gauge32, Counter32/64, TimeTicks, Unsigned32
-        return int(value)
+        return int
     raise DecodeError(f"unsupported SNMP value type {type(value).__name__}")
+
+
+def _nothing(_: Any) -> None:
+    return None
+
+
+def _itself(value: Any) -> Raw:
+    return value
+
+
+def _dotted_quad(value: Any) -> str:
+    return ".".join(str(b) for b in value.asOctets())
+
+
+def _octets(value: Any) -> bytes:
+    return value.asOctets()
+
+
+_RAW_BY_TYPE: dict[type, Callable[[Any], Raw]] = {}
 
 
 _HEX = re.compile(r"^(?:0x)?((?:[0-9a-fA-F]{2})+)$")
@@ -208,20 +236,111 @@ def decode_column(col: ColumnSpec, rows: Mapping[tuple[int, ...], Raw],
     return out
 
 
+# ---------------------------------------------------------------- row plans
+Index = tuple[int, ...]
+RowPlan = list[tuple[Index, str]]  # (row index, channel) of each kept row, in decoding order
+
+
+def row_plan(col: ColumnSpec, indexes: Iterable[Index]) -> RowPlan:
+    """Which rows of a column ``decode_column`` keeps and under which channel: it depends on
+    the row indexes alone, not on the values. DecodeError where a channel cannot be named."""
+    n = len(col.index)
+    plan: RowPlan = []
+    seen: set[str] = set()
+    for parts in sorted(indexes, key=lambda p: (len(p) != n, p)):
+        named = name_index(parts, col.index)
+        if named is None or any(named.get(k) != v for k, v in col.where.items()):
+            continue
+        try:
+            channel = col.value.channel.format(**named)
+        except (KeyError, IndexError) as exc:
+            raise DecodeError(f"{col.value.name}: channel {col.value.channel!r} needs {exc}") from None
+        if channel not in seen:
+            seen.add(channel)
+            plan.append((parts, channel))
+    return plan
+
+
+def decode_planned(col: ColumnSpec, plan: RowPlan, rows: Mapping[Index, Raw],
+                   digits_rows: Mapping[Index, Raw] | None) -> list[tuple[str, float | str | None]]:
+    """``decode_column`` for rows whose indexes gave ``plan``: the same values, in order."""
+    out: list[tuple[str, float | str | None]] = []
+    numbers: list[float] = []
+    spec = col.value
+    for parts, channel in plan:
+        digits = None
+        if digits_rows is not None:
+            digits = to_int(digits_rows.get(parts), f"{spec.name} decimal digits")
+            if digits is not None and not 0 <= digits <= 9:
+                raise DecodeError(f"{spec.name}: decimal digits {digits} out of range")
+        value = decode_value(rows[parts], spec, digits)
+        out.append((channel, value))
+        if isinstance(value, float):
+            numbers.append(value)
+    if col.total and col.total_channel and out:
+        out.append((col.total_channel, _aggregate(col.total, numbers) if numbers else None))
+    return out
+
+
+class Decoder:
+    """One profile's decoding, with each column's row plan remembered for the row indexes it
+    was made from: a steady poll walks the same rows, so it skips sorting and naming them
+    (fast-forward decodes ~260,000 polls a season). Gives exactly ``build_readings``."""
+
+    MAX_PLANS = 8  # per column: row sets seen lately (outlets come and go rarely)
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._plans: list[dict[tuple[Index, ...], RowPlan]] = [{} for _ in profile.columns]
+
+    def readings(self, device_id: str, ts: float, scalars: Mapping[str, Raw],
+                 tables: Mapping[str, Mapping[Index, Raw]]) -> list[Reading]:
+        return _readings(self.profile, device_id, ts, scalars, tables, self._column)
+
+    def _column(self, i: int, col: ColumnSpec, rows: Mapping[Index, Raw],
+                digits_rows: Mapping[Index, Raw] | None) -> list[tuple[str, float | str | None]]:
+        plans = self._plans[i]
+        shape = tuple(rows)
+        plan = plans.get(shape)
+        if plan is None:
+            try:
+                plan = row_plan(col, shape)
+            except DecodeError:
+                return decode_column(col, rows, digits_rows)  # raises as it would, row by row
+            if len(plans) >= self.MAX_PLANS:
+                plans.clear()
+            plans[shape] = plan
+        return decode_planned(col, plan, rows, digits_rows)
+
+
+def _column_unplanned(_: int, col: ColumnSpec, rows: Mapping[Index, Raw],
+                      digits_rows: Mapping[Index, Raw] | None) -> list[tuple[str, float | str | None]]:
+    return decode_column(col, rows, digits_rows)
+
+
 # ---------------------------------------------------------------- whole poll
 def build_readings(profile: Profile, device_id: str, ts: float, scalars: Mapping[str, Raw],
                    tables: Mapping[str, Mapping[tuple[int, ...], Raw]]) -> list[Reading]:
     """Readings of one poll. OIDs the device lacks give no reading (nothing to show);
     sentinels and implausible values give a reading whose value is None. When two entries
     give the same series (high-precision and basic OIDs), the first usable one wins."""
+    return _readings(profile, device_id, ts, scalars, tables, _column_unplanned)
+
+
+ColumnDecoder = Callable[[int, ColumnSpec, Mapping[Index, Raw], Mapping[Index, Raw] | None],
+                         list[tuple[str, float | str | None]]]
+
+
+def _readings(profile: Profile, device_id: str, ts: float, scalars: Mapping[str, Raw],
+              tables: Mapping[str, Mapping[Index, Raw]], column: ColumnDecoder) -> list[Reading]:
     found: dict[str, Reading] = {}
     alarms: list[str] = []
 
     def add(channel: str, spec: ValueSpec, value: float | str | None) -> None:
-        reading = Reading(ts, device_id, channel, spec.quantity, value, spec.unit)
-        prev = found.get(reading.series_key)
+        key = f"{device_id}/{channel}/{spec.quantity}"  # Reading.series_key
+        prev = found.get(key)
         if prev is None or (prev.value is None and value is not None):
-            found[reading.series_key] = reading
+            found[key] = Reading(ts, device_id, channel, spec.quantity, value, spec.unit)
 
     for sc in profile.scalars:
         key = sc.oid.lstrip(".")
@@ -234,10 +353,10 @@ def build_readings(profile: Profile, device_id: str, ts: float, scalars: Mapping
             if code in sc.value.alarms:
                 alarms.append(sc.value.alarms[code])
 
-    for col in profile.columns:
+    for i, col in enumerate(profile.columns):
         rows = tables.get(col.oid, {})
         digits_rows = tables.get(col.digits, {}) if col.digits else None
-        for channel, value in decode_column(col, rows, digits_rows):
+        for channel, value in column(i, col, rows, digits_rows):
             add(channel, col.value, value)
 
     has_alarm_source = profile.alarm_table is not None or any(s.value.alarms for s in profile.scalars)

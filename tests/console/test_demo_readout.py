@@ -16,7 +16,7 @@ import pytest
 
 from console.demo import credentials as demo_creds
 from console.demo.model import DemoSite
-from console.demo.readout import BmcReadout, SiteReadout, run_now, site_specs
+from console.demo.readout import BmcReadout, SiteReadout, _ReadOnly, run_now, site_specs
 from console.demo.runner import DemoRunner, fast_forward
 from console.site import device_spec
 from console.store import Store
@@ -25,6 +25,7 @@ from protocols.demo_views import ServerView
 from protocols.redfish import server_resources
 from protocols.redfish.client import RedfishSource
 from protocols.redfish.server import DemoRedfishService
+from protocols.snmp.agent_mibs import DeviceMib, Oid, PduMib, UpsMib, Uptime
 
 pytestmark = pytest.mark.slow  # real protocol servers on 127.0.0.1
 
@@ -123,6 +124,29 @@ def test_values_agree_with_polling_at_the_same_instant(runner: DemoRunner, polle
     assert got == polled, f"only read: {got - polled}; only polled: {polled - got}"
     numbers = [v for (_, v) in got if isinstance(v, float)]
     assert len(numbers) > 150 and len(set(numbers)) > 50  # a live site, not zeros
+
+
+def test_values_agree_while_the_served_data_changes_shape(runner: DemoRunner, poller: Poller) -> None:
+    """One readout through a run whose served data changes shape: UPS alarm rows appear and
+    go, an outlet goes off and on, a BMC drops capping (its Control reads null). What the
+    readout remembers between polls (the parts it renders, the clients' row plans) never
+    shows: at every step it gives what polling gives."""
+    steps: list[tuple[str, Any]] = [("inject", "ups-on-battery"), ("inject", "outlet-tripped"),
+                                    ("limit", None), ("clear", "ups-on-battery"), ("limit", 800.0),
+                                    ("clear", "outlet-tripped")]
+    runner.advance(600)
+    seen = []
+    for action, arg in [("", None), *steps]:
+        if action == "limit":
+            runner.site.set_power_limit("srv1", arg)
+        elif action:
+            getattr(runner, action)(arg)
+        runner.advance(300)
+        polled = _values(poller.poll())
+        read = _values(runner.readings())
+        assert read == polled, (action, arg, read - polled, polled - read)
+        seen.append(frozenset((k, v is None) for k, v in read.elements()))
+    assert len(set(seen)) >= 3  # what was served really changed along the way
 
 
 def test_an_unreachable_bmc_gives_nothing_and_comes_back(runner: DemoRunner) -> None:
@@ -236,3 +260,35 @@ def test_a_bmc_whose_tree_changes_shape_reads_as_polling_it_does() -> None:
             loop.close()
     # each change showed (values gone), and the first shape reads whole again
     assert missing[1] < missing[0] and missing[2] < missing[0] and missing[3] == missing[0]
+
+
+def _pyasn1(objects: dict[Oid, Any]) -> dict[Oid, tuple[str, str]]:
+    """Comparable values; TimeTicks (the agent's uptime in wall time) left out."""
+    return {o: (type(v).__name__, v.prettyPrint()) for o, v in objects.items()
+            if type(v).__name__ != "TimeTicks"}
+
+
+@pytest.mark.parametrize("kind", ["ups", "pdu"])
+def test_each_agent_part_renders_as_in_the_whole_tree(kind: str) -> None:
+    """The readout's SNMP shortcut: every object the agent serves lies under exactly one of
+    its MIB's parts, and rendering only some parts gives their objects with the values a
+    whole read gives (alarm rows and a tripped outlet included)."""
+    site = DemoSite(seed=3)
+    site.inject("ups-on-battery")
+    site.inject("outlet-tripped")
+
+    def mib() -> DeviceMib:
+        if kind == "ups":
+            return UpsMib(site.ups_view, _ReadOnly(), Uptime())
+        return PduMib(site.pdu_view, _ReadOnly(), Uptime())
+
+    whole, partial = mib(), mib()
+    for _ in range(3):
+        site.step(600)
+        everything = whole.objects()
+        for oid in everything:
+            assert sum(oid[:len(p)] == p for p in whole.parts) == 1, oid
+        for part in whole.parts:
+            got = partial.objects({part})
+            want = {o: v for o, v in everything.items() if o[:len(part)] == part}
+            assert want and _pyasn1({o: got[o] for o in want}) == _pyasn1(want), part
