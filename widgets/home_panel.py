@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFocusEvent,
     QFont,
     QKeyEvent,
     QMouseEvent,
@@ -105,6 +106,7 @@ class Tile(QFrame):
         self.setMaximumHeight(240)
         self.level, self.stale = OK, False
         self._css = ("", "")
+        self._keyboard_focus = False  # the focus ring only when reached with Tab, not on showing
         self.title = QLabel()
         self.value = QLabel("—")
         self.unit = QLabel()
@@ -160,6 +162,16 @@ class Tile(QFrame):
             self.clicked.emit(self.name)
         super().mouseReleaseEvent(event)
 
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        self._keyboard_focus = event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+        self.update()
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        self._keyboard_focus = False
+        self.update()
+        super().focusOutEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self.clicked.emit(self.name)
@@ -181,7 +193,7 @@ class Tile(QFrame):
             p.drawRoundedRect(r, 8, 8)
         colour = {FAULT: FAULT_COLOUR, ATTENTION: ATTENTION_FILL}.get(self.level)
         border = QPen(colour, 4) if colour is not None else QPen(pal.color(QPalette.ColorRole.Mid), 1)
-        if self.hasFocus() and colour is None:
+        if self.hasFocus() and self._keyboard_focus and colour is None:
             border = QPen(pal.color(QPalette.ColorRole.Highlight), 2)
         p.setPen(border)
         p.setBrush(Qt.BrushStyle.NoBrush)
