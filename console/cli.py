@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="SQLite file to log into")
     demo.add_argument("--list-faults", action="store_true", help="list fault names and exit")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--screenshot", metavar="DIR",
+                      help="fast-forward --duration (default 30h) of history, open the window offscreen or on the "
+                           "display, save every page to DIR/<page>.png and exit")
+    demo.add_argument("--theme", choices=("light", "dark", "both"), default="light",
+                      help="--screenshot: the theme(s) to render (dark ones are saved as <page>-dark.png)")
 
     audit = sub.add_parser("audit", help="list the audit log of a site database, or --verify its hash chain")
     audit.add_argument("--db", required=True)

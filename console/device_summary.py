@@ -39,7 +39,7 @@ def summarise_device(view: DeviceView, series: list[SeriesState], now: float) ->
         unmeasured = sum(1 for s in series if s.state == "no_value")  # the device says: not now
         old = len(series) - live - unmeasured
         health = f"{live} values live"
-        health += f" · {unmeasured} not measured now" if unmeasured else ""
+        health += f" · {unmeasured} not measured" if unmeasured else ""
         health += f" · {old} stale" if old else ""
         if st.implausible_series:
             n = len(st.implausible_series)

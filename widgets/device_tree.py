@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from widgets.device_table import age_text
-from widgets.state_icon import state_icon
+from widgets.state_icon import paint_state, state_icon
 
 GROUPS = (("servers", "Servers"), ("gpu", "GPU hosts"), ("power", "Power (UPS, PDUs)"),
           ("heat", "Heat (controllers, meters)"), ("other", "Other"))
@@ -207,6 +207,40 @@ class DeviceTree(QTreeWidget):
         super().keyPressEvent(event)
 
 
+class StateLegend(QWidget):
+    """What each mark means, drawn with the same painter as the tree's icons."""
+
+    ENTRIES = (("ok", "ok"), ("pending", "waiting"), ("stale", "stale"), ("faulty", "faulty"),
+               ("unreachable", "unreachable"), ("auth_failed", "login refused"), ("blocked", "blocked"))
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._colours = dict(DEFAULT_COLOURS)
+        self.setToolTip("\n".join(f"{word}: {_state_tip(state)}" for state, word in self.ENTRIES))
+        self.setMinimumHeight(self.fontMetrics().height() * 2 + 10)
+
+    def set_colours(self, colours: dict[str, str]) -> None:
+        self._colours = {**DEFAULT_COLOURS, **colours}
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        fm = self.fontMetrics()
+        h = fm.height()
+        x, y = 4, 4
+        normal = self.palette().color(self.foregroundRole())
+        for state, word in self.ENTRIES:
+            w = h + 4 + fm.horizontalAdvance(word) + 14
+            if x + w > self.width() and x > 4:
+                x, y = 4, y + h + 4
+            colour = QColor(self._colours.get(state, "")) if state not in NORMAL else normal
+            paint_state(p, QRectF(x, y, h, h), state, colour if colour.isValid() else normal)
+            p.setPen(normal)
+            p.drawText(x + h + 4, y + fm.ascent() + (h - fm.height()) // 2, word)
+            x += w
+        p.end()
+
+
 def _state_tip(state: str) -> str:
     return {
         "ok": "answered its last poll",
@@ -219,4 +253,4 @@ def _state_tip(state: str) -> str:
     }.get(state, state)
 
 
-__all__ = ["DeviceNode", "DeviceTree", "GROUPS", "GROUP_OF_KIND"]
+__all__ = ["DeviceNode", "DeviceTree", "GROUPS", "GROUP_OF_KIND", "StateLegend"]

@@ -268,6 +268,53 @@ def gui(args: argparse.Namespace, faults: list[tuple[str, float]]) -> int:
                           source_factory=runner.source_factory, credential_resolver=runner.resolve)
 
 
+SCREENSHOT_HISTORY_S = 30 * 3600.0  # enough that every graph has a day and more behind it
+
+
+def screenshot(args: argparse.Namespace, faults: list[tuple[str, float]], duration: float | None) -> int:
+    """Fast-forward ``duration`` of the demo into a database, then render every page of the
+    window on the live demo to PNG and exit (``--screenshot DIR``)."""
+    import tempfile
+
+    from console.commands.open import run_screenshots
+    from console.demo.runner import DemoRunner, fast_forward
+    from console.store import Store, StoreError
+
+    if not has_display():
+        print(no_display_message("heatrack demo --screenshot"), file=sys.stderr)
+        return 2
+    duration = duration or SCREENSHOT_HISTORY_S
+    with contextlib.ExitStack() as stack:
+        db = args.db or str(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="heatrack-shots-")))
+                            / "demo.db")
+        now = dt_.datetime.now(dt_.UTC).replace(second=0, microsecond=0)
+        runner = stack.enter_context(DemoRunner(seed=args.seed, speed=1e9, faults=faults,
+                                                start=now - dt_.timedelta(seconds=duration), clock=False))
+        try:
+            session = Session(runner.site_model(), Store(db), seed=False)
+        except StoreError as e:
+            print(f"heatrack demo: {e}", file=sys.stderr)
+            return 1
+        for d in session.site.devices:
+            session.recorder.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
+        runner.on_fault(_fault_recorder(session, runner, wall=False))
+        started = time.monotonic()
+        result = fast_forward(runner, session.recorder, duration, interval_s=FF_INTERVAL_S)
+        session.flush()
+        session.close()
+        print(f"history: {format_duration(result.sim_s)} of the demo in {time.monotonic() - started:.1f} s "
+              f"({result.rows} readings) in {db}", flush=True)
+        themes = ["light", "dark"] if args.theme == "both" else [args.theme]
+        try:
+            paths = run_screenshots(runner, db, args.screenshot, themes)
+        except Exception as e:  # noqa: BLE001 - a window that did not come up: one line, not a traceback
+            print(f"heatrack demo --screenshot: {' '.join(str(e).split())}", file=sys.stderr)
+            return 1
+    for p in paths:
+        print(p, flush=True)
+    return 0
+
+
 def demo_command(args: argparse.Namespace) -> int:
     """Entry point of ``heatrack demo`` (arguments defined in console/cli.py)."""
     if args.list_faults:
@@ -291,6 +338,8 @@ def demo_command(args: argparse.Namespace) -> int:
                                      f"({format_duration(duration)}); {name} would never be injected")
         if args.serve and args.headless:
             raise UsageError("--serve and --headless exclude each other")
+        if getattr(args, "screenshot", None) and (args.serve or args.headless):
+            raise UsageError("--screenshot renders the window: it excludes --serve and --headless")
     except UsageError as e:
         print(f"heatrack demo: {e}", file=sys.stderr)
         return 2
@@ -299,4 +348,6 @@ def demo_command(args: argparse.Namespace) -> int:
             return serve(args, faults, duration)
         if args.headless:
             return headless(args, faults, duration)
+        if getattr(args, "screenshot", None):
+            return screenshot(args, faults, duration)
         return gui(args, faults)

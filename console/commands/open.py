@@ -36,3 +36,10 @@ def run_window(site: Site, db_path: str | Path, **options: Any) -> int:
     from console.ui.app import run_gui
 
     return run_gui(site, db_path, **options)
+
+
+def run_screenshots(runner: Any, db_path: str | Path, out_dir: str | Path, themes: list[str]) -> list[Path]:
+    """Every page of the window on the running demo ``runner`` to PNG (``heatrack demo --screenshot``)."""
+    from console.ui.screenshots import take
+
+    return take(runner, db_path, out_dir, themes)

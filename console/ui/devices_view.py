@@ -12,6 +12,7 @@ import concurrent.futures
 import datetime as dt
 import time
 from concurrent.futures import Future
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -37,7 +38,7 @@ from console.identity_rows import identity_rows
 from console.live import SeriesState
 from console.ui import theme
 from console.ui.context import ViewContext
-from widgets.device_tree import DeviceNode, DeviceTree
+from widgets.device_tree import DeviceNode, DeviceTree, StateLegend
 from widgets.history_plot import HistoryPlot
 from widgets.value_table import ValueRow, ValueTable
 
@@ -96,6 +97,9 @@ class DevicesView(QWidget):
         ib.addWidget(self.identity)
         probe_box = QGroupBox("Address")
         pb = QFormLayout(probe_box)
+        self.address = QLabel()
+        self.address.setWordWrap(True)
+        pb.addRow(self.address)
         pb.addRow(self.probe_button)
         pb.addRow(self.probe_result)
         top = QHBoxLayout()
@@ -126,8 +130,14 @@ class DevicesView(QWidget):
         pl.addWidget(self.header)
         pl.addLayout(top)
         pl.addWidget(lower, 1)
+        self.legend = StateLegend()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.tree, 1)
+        ll.addWidget(self.legend)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.tree)
+        split.addWidget(left)
         split.addWidget(page)
         split.setStretchFactor(1, 1)
         split.setSizes([500, 780])
@@ -150,8 +160,9 @@ class DevicesView(QWidget):
     # ------------------------------------------------------------ the window's calls
     def apply_theme(self, name: str) -> None:
         dark = name == "dark"
-        self.tree.set_colours({s: theme.state_colour(s, dark)
-                               for s in ("unreachable", "auth_failed", "blocked", "faulty", "stale")})
+        colours = {s: theme.state_colour(s, dark) for s in ("unreachable", "auth_failed", "blocked", "faulty", "stale")}
+        self.tree.set_colours(colours)
+        self.legend.set_colours(colours)
 
     def select(self, target: str | None) -> None:
         """``ctx.navigate("devices", target)``: a device id, or a series key (its device, that series)."""
@@ -206,9 +217,12 @@ class DevicesView(QWidget):
         word = summary.state.replace("_", " ")
         colour = theme.state_colour(summary.state, theme.current() == "dark")
         state = f"<span style='color:{colour}'><b>{word}</b></span>" if colour else f"<b>{word}</b>"
-        self.header.setText(f"<span style='font-size:13pt'><b>{dev.name or dev.id}</b></span> · {dev.id} · "
-                            f"{dev.kind.replace('_', ' ')} · {dev.protocol} {dev.address or 'local'} · "
-                            f"polled every {dev.poll_interval:g} s<br>{state} — {summary.health}")
+        self.header.setText(f"<span style='font-size:13pt'><b>{escape(dev.name or dev.id)}</b></span> · "
+                            f"{dev.id} · {dev.kind.replace('_', ' ')}<br>{state} — {escape(summary.health)}")
+        address = (f"{dev.protocol} {dev.address or 'local'}{' (TLS)' if dev.tls else ''} · polled every "
+                   f"{dev.poll_interval:g} s, answer within {dev.timeout:g} s")
+        if self.address.text() != address:
+            self.address.setText(address)
         text, tip = _identity_text(getattr(self.ctx.live.device(self._selected), "identity", None), dev.protocol)
         if self.identity.text() != text:
             self.identity.setText(text)
@@ -373,8 +387,6 @@ def _probe(dev: Any, factory: Any, resolver: Any) -> str:  # worker thread
 
 def _identity_text(identity: Any, protocol: str) -> tuple[str, str]:
     """Rich text (two label/value pairs a line, at most IDENTITY_SHOWN) and a tooltip with all."""
-    from html import escape
-
     rows = identity_rows(identity, protocol) if identity is not None else []
     if not rows:
         return "<i>identity not reported</i>", "the device has not said what it is (yet)"
