@@ -244,3 +244,18 @@ def test_an_unacknowledged_alarm_event_of_another_kind_is_said() -> None:
     assert [c.text for c in s.concerns] == ["The UPS raised an alarm: Battery needs replacing. "
                                             "Call your installer if you are unsure."]
     assert s.level == LEVEL_FAULT
+
+
+def test_a_site_that_has_not_reported_yet_says_so_plainly() -> None:
+    from console.site import load_site
+    from tests.support import REPO
+
+    site = load_site(REPO / "resources" / "sites" / "example.toml")
+    live = LiveSite(site)
+    s = summarize(site, live)
+    assert (s.level, s.headline, s.needs_you, s.reporting) == (LEVEL_OK, "Waiting for the servers to report", "", 0)
+    assert {t.name: (t.value, t.detail) for t in s.tiles} == {
+        "compute": ("—", "no server has reported yet"), "heat": ("—", "no heat meter reading yet"),
+        "tank": ("—", "no tank reading yet"), "room": ("—", "no room reading yet"),
+        "today": ("—", "not counted yet"), "season": ("—", "not counted yet")}
+    assert energy_keys(site, live.series()) == ([], [], [])
