@@ -172,6 +172,7 @@ class AddDeviceDialog(QDialog):
             s.valueChanged.connect(self._edited)
         self.tls.toggled.connect(self._edited)
         self._kind_changed()
+        self._update_save()
 
     # ------------------------------------------------------------ form
     def _show_row(self, w: QWidget, shown: bool) -> None:

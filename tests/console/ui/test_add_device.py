@@ -173,3 +173,10 @@ def test_settings_a_client_cannot_use_are_said_as_such(qtbot: Any, site_file: Pa
     qtbot.waitUntil(lambda: not d.probing, timeout=10_000)
     assert d.probe_result.text().startswith("✗ Cannot probe with these settings: "), d.probe_result.text()
     assert "user" in d.probe_result.text()
+
+
+def test_save_is_disabled_when_the_dialog_opens(qtbot: Any, site_file: Path) -> None:
+    d = _dialog(qtbot, site_file)  # nothing typed, nothing probed (the dark screenshot showed Save enabled)
+    assert not d.save_button.isEnabled()
+    d.save_button.click()
+    assert load_site(site_file).devices[-1].id == "heat1"  # nothing written
