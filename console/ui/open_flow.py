@@ -3,15 +3,14 @@ asks, in a clear dialog, whether to view the site read-only or cancel; read-only
 ``ViewContext`` over a ``console.viewer.ReadOnlyLive`` (refreshed from the store on its own
 thread), with no control and no acknowledging (``control=None``, ``ack=None``, ``read_only``).
 
-Used by the window shell where ``Session.open`` raises ``StoreError``::
+Used by the window shell where opening the session raises ``StoreError``::
 
-    try:
-        session = Session.open(site, db_path)
     except StoreError as e:
-        setup = offer_read_only(e, site, db_path, parent=None)
-        if setup is None:
-            return 1          # cancelled (or another failure: e was already shown)
-        window = MainWindow(setup.ctx, ...); ...; setup.close() at exit
+        code = run_read_only(e, site, db_path, demo=demo)
+        if code is None:      # not "in use", or cancelled: say why, as before
+            print(f"heatrack: {e}", file=sys.stderr)
+            return 1
+        return code
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from console.site import Site
 from console.ui.context import ViewContext
@@ -77,6 +76,32 @@ def ask_read_only(error: BaseException, parent: QWidget | None = None) -> bool:
     return box.clickedButton() is view
 
 
+def read_only_window(setup: ReadOnlySetup, *, demo: bool = False) -> QMainWindow:
+    """The main window over a read-only setup, its title saying so."""
+    from console.ui.main_window import MainWindow
+
+    window = MainWindow(setup.ctx, demo=demo)
+    window.setWindowTitle(f"{window.windowTitle()} — read-only: another heatrack is recording this site")
+    return window
+
+
+def run_read_only(error: BaseException, site: Site, db_path: str | Path, *, demo: bool = False) -> int | None:
+    """For ``run_gui`` when the session cannot open: offer read-only, and run that window until
+    it closes (its exit status). None when it is not an "in use" error or the person cancelled:
+    the caller reports the error as before."""
+    setup = offer_read_only(error, site, db_path)
+    if setup is None:
+        return None
+    window = read_only_window(setup, demo=demo)
+    window.show()
+    app = QApplication.instance()
+    try:
+        return app.exec() if app is not None else 1
+    finally:
+        window.close()
+        setup.close()
+
+
 def offer_read_only(error: BaseException, site: Site, db_path: str | Path, parent: QWidget | None = None, *,
                     ask: Callable[[BaseException, QWidget | None], bool] = ask_read_only,
                     refresh_s: float | None = None) -> ReadOnlySetup | None:
@@ -87,4 +112,5 @@ def offer_read_only(error: BaseException, site: Site, db_path: str | Path, paren
     return open_read_only(site, db_path, refresh_s=refresh_s)
 
 
-__all__ = ["ReadOnlySetup", "ask_read_only", "is_in_use", "offer_read_only", "open_read_only"]
+__all__ = ["ReadOnlySetup", "ask_read_only", "is_in_use", "offer_read_only", "open_read_only", "read_only_window",
+           "run_read_only"]

@@ -200,3 +200,30 @@ def test_a_second_process_writes_the_viewer_follows_then_sees_it_stop(qtbot: Any
         proc.kill()
         proc.wait(10)
         proc.stdout.close()
+
+
+def test_the_read_only_window_builds_every_page_without_control(qtbot: Any, tmp_path: Path) -> None:
+    from console.ui.open_flow import open_read_only, read_only_window
+
+    db = tmp_path / "site.db"
+    writer = Store(db)
+    try:
+        writer.add_readings([Reading(time.time(), "heat1", "tank_top", "temperature", 52.0, "°C")])
+        writer.flush()
+        setup = open_read_only(SITE, db, refresh_s=0.1)
+        try:
+            window = read_only_window(setup)
+            qtbot.addWidget(window)
+            window.show()
+            qtbot.waitUntil(lambda: setup.live.get("heat1/tank_top/temperature") is not None, timeout=10_000)
+            assert "read-only" in window.windowTitle()
+            assert setup.ctx.control is None and setup.ctx.ack is None and setup.ctx.read_only
+            home = window.findChild(HomeView)
+            assert home is not None
+            home.refresh()
+            assert home.panel.tiles["tank"].value.text() == "52" and "viewing only" in home.panel.subline.text()
+            window.close()
+        finally:
+            setup.close()
+    finally:
+        writer.close()
