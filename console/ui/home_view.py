@@ -4,6 +4,7 @@ for today and this season come from the store through the history service, re-re
 a minute off the GUI thread."""
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -72,14 +73,21 @@ class HomeView(QWidget):
         results: dict[str, PeriodEnergy] = {}
         errors: list[str] = []
         left = [len(futures)]
+        lock = threading.Lock()  # a future already done runs its callback here, the other there
 
-        def one(label: str, start: float, fut: Future[Any]) -> None:  # history thread
+        def one(label: str, start: float, fut: Future[Any]) -> None:  # history (or GUI) thread
             try:
-                results[label] = period_energy(label, start, now, fut.result(), heat, dump, elec)
+                got: PeriodEnergy | str = period_energy(label, start, now, fut.result(), heat, dump, elec)
             except Exception as e:  # noqa: BLE001 - any failure is shown as one line
-                errors.append(" ".join(str(e).split()) or type(e).__name__)
-            left[0] -= 1
-            if left[0] == 0:
+                got = " ".join(str(e).split()) or type(e).__name__
+            with lock:
+                if isinstance(got, str):
+                    errors.append(got)
+                else:
+                    results[label] = got
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
                 error = "; ".join(dict.fromkeys(errors))  # both periods fail alike: say it once
                 self.ctx.bridge.post(lambda: self._done(results, error, RETRY_S if errors else REQUERY_S))
 
