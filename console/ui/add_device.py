@@ -1,6 +1,7 @@
 """Add a device to a site file: fill in what it is and where, probe it, then save.
 
-The probe runs ``console.probe.probe_once`` in a worker thread with its own asyncio loop (the
+The probe runs ``console.probe.probe_device`` (the readings, then what the device says it is)
+in a worker thread with its own asyncio loop (the
 GUI thread never waits on the network) and shows what answered — how many readings and a few of
 them — or the one-line failure, within the device's timeout. Save is enabled only after a
 successful probe of exactly what is in the form, or when the person ticks "Save without probing"
@@ -35,9 +36,9 @@ from PySide6.QtWidgets import (
 
 from console.site import KIND_PROTOCOLS, Device, device_spec
 from console.site_writer import NewDevice, SiteWriteError, append_device
-from protocols.base import Credentials, DeviceError, DeviceSpec, Reading
+from protocols.base import Credentials, DeviceError, DeviceSpec, Identity, Reading
 
-Prober = Callable[[DeviceSpec], Coroutine[Any, Any, list[Reading]]]
+Prober = Callable[[DeviceSpec], Coroutine[Any, Any, Any]]  # -> ProbeResult (or a list of readings)
 KINDS = ["server", "gpu_host", "ups", "pdu", "heat_controller", "heat_meter"]
 KIND_LABELS = {"server": "Server (BMC)", "gpu_host": "GPU host", "ups": "UPS", "pdu": "Power strip (PDU)",
                "heat_controller": "Heat controller", "heat_meter": "Heat meter"}
@@ -50,10 +51,10 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _default_probe(spec: DeviceSpec) -> Coroutine[Any, Any, list[Reading]]:
-    from console.probe import probe_once
+def _default_probe(spec: DeviceSpec) -> Coroutine[Any, Any, Any]:
+    from console.probe import probe_device
 
-    return probe_once(spec)
+    return probe_device(spec)
 
 
 class AddDeviceDialog(QDialog):
@@ -285,7 +286,7 @@ class AddDeviceDialog(QDialog):
 
     def _probe_worker(self, generation: int, spec: DeviceSpec) -> None:  # worker thread
         try:
-            readings = asyncio.run(self._probe(spec))
+            answer = asyncio.run(self._probe(spec))
         except DeviceError as e:
             self._probe_finished.emit(generation, False, _one_line(str(e)))
             return
@@ -295,14 +296,23 @@ class AddDeviceDialog(QDialog):
         except Exception as e:  # noqa: BLE001 - any failure is one line, never a traceback
             self._probe_finished.emit(generation, False, _one_line(f"{type(e).__name__}: {e}"))
             return
-        self._probe_finished.emit(generation, True, self._describe(readings))
+        readings = answer if isinstance(answer, list) else list(answer.readings)
+        self._probe_finished.emit(generation, True, self._describe(readings, getattr(answer, "identity", None)))
 
     @staticmethod
-    def _describe(readings: list[Reading]) -> str:
+    def _describe(readings: list[Reading], identity: Identity | None = None) -> str:
+        """"Answered: Acme Heat HC-200 (serial 42, firmware 1.2) · 23 readings — e.g. …"."""
         values = [r for r in readings if r.value is not None]
         sample = ", ".join(f"{r.channel} {r.quantity} {r.value:.4g} {r.unit}".rstrip() if isinstance(r.value, float)
                            else f"{r.channel} {r.quantity} {r.value}" for r in values[:3])
-        return f"Answered: {len(readings)} readings" + (f" — e.g. {sample}" if sample else "")
+        who = ""
+        if identity is not None and not identity.empty:
+            name = " ".join(x for x in (identity.manufacturer, identity.model) if x) or "a device"
+            more = ", ".join(f"{k} {v}" for k, v in (("serial", identity.serial), ("firmware", identity.firmware))
+                             if v)
+            who = f"{name}{f' ({more})' if more else ''} · "
+        n = len(readings)
+        return f"Answered: {who}{n} reading{'' if n == 1 else 's'}" + (f" — e.g. {sample}" if sample else "")
 
     def _on_probe_finished(self, generation: int, ok: bool, text: str) -> None:  # GUI thread
         self.probing = False

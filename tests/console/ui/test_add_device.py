@@ -180,3 +180,20 @@ def test_save_is_disabled_when_the_dialog_opens(qtbot: Any, site_file: Path) -> 
     assert not d.save_button.isEnabled()
     d.save_button.click()
     assert load_site(site_file).devices[-1].id == "heat1"  # nothing written
+
+
+def test_the_probe_says_what_the_device_is(qtbot: Any, site_file: Path) -> None:
+    from console.probe import ProbeResult
+    from protocols.base import DeviceSpec, Identity, Reading
+
+    async def fake(spec: DeviceSpec) -> ProbeResult:
+        return ProbeResult([Reading(0.0, spec.id, "supply", "temperature", 44.31, "°C")],
+                           Identity(manufacturer="Acme", model="HC-200", serial="42", firmware="1.2"))
+
+    d = AddDeviceDialog(site_file, probe=fake)
+    qtbot.addWidget(d)
+    _modbus(d, 502)
+    d.probe_button.click()
+    qtbot.waitUntil(lambda: not d.probing, timeout=5000)
+    assert d.probe_result.text() == ("✓ Answered: Acme HC-200 (serial 42, firmware 1.2) · 1 reading — "
+                                     "e.g. supply temperature 44.31 °C")
