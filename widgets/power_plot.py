@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 
 LIVE_POINTS = 7200  # live values kept per series after its history (2 h at 1 Hz)
 # calm, mid-lightness hues that read on white and on dark grey; no red or amber (alarm colours)
-PALETTE = ("#4477aa", "#44aa99", "#aa3377", "#8a7a1e", "#3a9bd0", "#228833", "#8877cc", "#996633",
-           "#117799", "#cc66aa", "#667788", "#55aa55")
+PALETTE = ("#4477aa", "#44aa99", "#aa3377", "#a08a20", "#228833", "#8877cc", "#996633", "#3a9bd0",
+           "#cc66aa", "#667788", "#117799", "#77aa44")
 STALE_COLOUR = "#8c8c8c"
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
@@ -194,6 +194,7 @@ class PowerPlot(QWidget):
         self._next_colour = 0
         self._cursor_ts: float | None = None
         self._theming = False
+        self._span_text = ""
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setMenuEnabled(False)
@@ -201,10 +202,15 @@ class PowerPlot(QWidget):
         self.plot.setMinimumSize(320, 200)
         self.plot.setLabel("left", "power", units="W")
         self.plot.showGrid(x=True, y=True, alpha=0.18)
+        for name in ("left", "bottom"):
+            # no finest tick level: its dense grid lines cost ~40 % of a 10-series frame
+            # (benchmarks/gui_power.py: 6 ms -> 2.5 ms over bare pyqtgraph) and read as clutter
+            self.plot.getPlotItem().getAxis(name).setStyle(maxTickLevel=1)
         vb = self.plot.getPlotItem().getViewBox()
         vb.enableAutoRange(x=False, y=True)
         vb.setAutoVisible(y=True)
         vb.sigRangeChangedManually.connect(lambda *_: self.user_ranged.emit())
+        vb.sigXRangeChanged.connect(lambda _vb, r: self._label_span(*r))
         self._cursor = pg.InfiniteLine(angle=90, movable=False)
         self._cursor.setZValue(50)
         self._cursor.setVisible(False)
@@ -216,6 +222,8 @@ class PowerPlot(QWidget):
 
         self.readout = QLabel()
         self.readout.setWordWrap(True)
+        self.readout.setMinimumHeight(2 * self.readout.fontMetrics().lineSpacing() + 4)  # two lines, never clipped
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setToolTip("Values of the visible series at the cursor (mean, and min–max where the "
                                 "point folds several samples)")
@@ -223,6 +231,8 @@ class PowerPlot(QWidget):
         self.legend.setToolTip("Untick a series to hide its curve; grey dashed curves are stale")
         self.legend.setMaximumWidth(300)
         self.legend.setMinimumWidth(200)
+        self.legend.setWordWrap(True)  # a stale note wraps instead of hiding behind a scroll bar
+        self.legend.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.legend.itemChanged.connect(self._on_legend_item)
 
         row = QHBoxLayout()
@@ -355,6 +365,17 @@ class PowerPlot(QWidget):
     # ------------------------------------------------------------ time range
     def set_x_range(self, start: float, end: float) -> None:
         self.plot.getPlotItem().getViewBox().setXRange(start, end, padding=0)
+        self._label_span(start, end)
+
+    def _label_span(self, start: float, end: float) -> None:
+        """The date axis shows times or day numbers; its label says which days (changed only when
+        the text does, so sliding live does not re-lay the plot out)."""
+        a, b = dt.datetime.fromtimestamp(start), dt.datetime.fromtimestamp(end)
+        text = (f"{a:%a %d %b %Y}, local time" if a.date() == b.date()
+                else f"{a:%d %b %Y} – {b:%d %b %Y}, local time")
+        if text != self._span_text:
+            self._span_text = text
+            self.plot.setLabel("bottom", text)
 
     def x_range(self) -> tuple[float, float]:
         (x0, x1), _ = self.plot.getPlotItem().getViewBox().viewRange()
@@ -394,7 +415,25 @@ class PowerPlot(QWidget):
             return
         when = dt.datetime.fromtimestamp(ts).strftime("%a %d %b %Y %H:%M:%S")
         parts = [f"{self._curves[k].spec.label}: {v}" for k, v in self.values_at(ts).items()]
-        self.readout.setText(f"{when} (local) · " + (" · ".join(parts) if parts else "no visible series"))
+        full = f"{when} (local) · " + (" · ".join(parts) if parts else "no visible series")
+        self.readout.setToolTip(full.replace(" · ", "\n"))
+        self.readout.setText(self._fit(when, parts))
+
+    def _fit(self, when: str, parts: list[str]) -> str:
+        """As many series as fit in the read-out's lines, then how many more (all in its tooltip):
+        the plot below never jumps as the text grows."""
+        fm = self.readout.fontMetrics()
+        width = max(200, self.readout.width())
+        lines = max(1, (self.readout.minimumHeight() - 4) // fm.lineSpacing())
+        flags = int(Qt.TextFlag.TextWordWrap)
+        text = f"{when} (local) · " + (" · ".join(parts) if parts else "no visible series")
+        if fm.boundingRect(0, 0, width, 10_000, flags, text).height() <= lines * fm.lineSpacing():
+            return text
+        for n in range(len(parts) - 1, 0, -1):
+            text = f"{when} (local) · " + " · ".join(parts[:n]) + f" · +{len(parts) - n} more (hover to see)"
+            if fm.boundingRect(0, 0, width, 10_000, flags, text).height() <= lines * fm.lineSpacing():
+                return text
+        return f"{when} (local) · {len(parts)} series (hover to see)"
 
     def _on_mouse(self, pos: QPointF) -> None:
         vb = self.plot.getPlotItem().getViewBox()
@@ -507,11 +546,13 @@ class PowerPlot(QWidget):
         if why:
             return why
         item = self.plot.getPlotItem()
-        legend = pg.LegendItem(offset=(8, 8), labelTextColor=self.palette().color(QPalette.ColorRole.Text))
-        legend.setParentItem(item.getViewBox())
         bg = QColor(self.palette().color(QPalette.ColorRole.Base))
-        bg.setAlpha(200)
-        legend.setBrush(QBrush(bg))
+        bg.setAlpha(215)
+        legend = pg.LegendItem(offset=(8, 8), labelTextColor=self.palette().color(QPalette.ColorRole.Text),
+                               brush=pg.mkBrush(bg), pen=pg.mkPen(self.palette().color(QPalette.ColorRole.Mid)))
+        legend.setParentItem(item.getViewBox())
+        cursor_shown = self._cursor.isVisible()
+        self._cursor.setVisible(False)  # the picture is of the data, not of where the pointer was
         x0, x1 = self.x_range()
         span = pg.PlotDataItem()
         legend.addItem(span, f"{dt.datetime.fromtimestamp(x0):%Y-%m-%d %H:%M} – "
@@ -527,6 +568,7 @@ class PowerPlot(QWidget):
         except Exception as exc:  # noqa: BLE001 - any failure is a message, never a traceback into Qt
             return f"cannot write {path}: {exc}"
         finally:
+            self._cursor.setVisible(cursor_shown)
             if legend.scene() is not None:
                 legend.scene().removeItem(legend)
         return None if ok else f"cannot write {path}: the image could not be saved"

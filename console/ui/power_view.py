@@ -121,6 +121,10 @@ class PowerView(QWidget):
         bar.addWidget(self.png_button)
         bar.addWidget(self.csv_button)
 
+        # the chosen range and Live must read as chosen in both themes (Fusion's dark checked
+        # button is barely darker): the selection colour and bold, not an alarm colour
+        self.setStyleSheet("QToolButton:checked { background: palette(highlight); "
+                           "color: palette(highlighted-text); font-weight: bold; }")
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.export_message = ""

@@ -188,3 +188,22 @@ def test_format_value() -> None:
     assert format_value(12_345.0, "W") == "12.3 kW"
     assert format_value(31.49, "°C") == "31.5 °C"
     assert format_value(math.nan, "W") == "—"
+
+
+def test_a_long_read_out_names_how_many_more_and_keeps_its_height(qtbot) -> None:
+    w = PowerPlot()
+    qtbot.addWidget(w)
+    w.resize(900, 500)
+    w.show()
+    keys = [f"server{i:02d}/chassis/power" for i in range(30)]
+    w.set_series([SeriesSpec(k, f"server{i:02d} chassis power") for i, k in enumerate(keys)])
+    for i, k in enumerate(keys):
+        w.set_history(k, [T0, T0 + 60], [100.0 + i, 100.0 + i])
+    height = w.readout.height()
+    w.set_cursor(T0 + 30)
+    text = w.readout.text()
+    assert "server00 chassis power: 100 W" in text and "more (hover to see)" in text
+    shown = text.count(" W")
+    assert text.endswith(f"+{30 - shown} more (hover to see)")
+    assert w.readout.toolTip().count("\n") == 30  # every series in the tooltip
+    assert w.readout.height() == height
