@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("heatrack.ui.power")
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
+# a page not refreshed for this long (another tab was in view) missed live values: while
+# following now, its history is read again from the store rather than drawn with a hole
+RESYNC_AFTER_S = 30.0
 RESOLUTION_WORDS = {"raw": "raw samples", "1m": "1-minute rollups", "1h": "hourly rollups"}
 
 
@@ -77,6 +80,7 @@ class PowerView(QWidget):
         self._loaded: dict[str, str] = {}  # key -> resolution read
         self._failed: dict[str, str] = {}  # key -> why its history is missing
         self.queries = 0  # history queries issued (the status line and tests read it)
+        self._last_refresh: float | None = None
 
         self.picker = QTreeWidget()
         self.picker.setHeaderHidden(True)
@@ -329,10 +333,14 @@ class PowerView(QWidget):
 
     # ------------------------------------------------------------ refresh (GUI thread, cheap)
     def refresh(self) -> None:
+        live = self.live
+        wall = self.ctx.wall()
+        if live and self._last_refresh is not None and wall - self._last_refresh > RESYNC_AFTER_S:
+            self._load()
+        self._last_refresh = wall
         states = self.ctx.live.series()
         self._build_picker(states)
         by_key = {s.key: s for s in states}
-        live = self.live
         for key in self.plot.keys():
             s = by_key.get(key)
             if s is None:

@@ -139,6 +139,24 @@ def test_live_mode_appends_the_newest_value_without_a_query(qtbot: Any, db: tupl
     assert v.plot.points(key) == before + 1
 
 
+def test_a_page_hidden_for_a_while_reads_its_history_again(qtbot: Any, db: tuple,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = db
+    clock = [time.time()]
+    ctx, feeder = view_context(qtbot, db_path=path, wall=lambda: clock[0])
+    feeder.step(60)
+    v, calls = _view(qtbot, ctx, monkeypatch)
+    v.refresh()
+    n = len(calls)
+    clock[0] += 10  # a refresh a few seconds on: live values only
+    v.refresh()
+    assert len(calls) == n
+    clock[0] += 120  # another tab was in view for two minutes: the hole is filled from the store
+    v.refresh()
+    assert sorted(c[0] for c in calls[n:]) == sorted(DEFAULT)
+    assert calls[-1][2] == pytest.approx(clock[0])
+
+
 def test_live_off_and_panning_stop_following(qtbot: Any) -> None:
     ctx, feeder = view_context(qtbot)
     feeder.step(60)
