@@ -3,6 +3,7 @@ console/session.py; this file only parses arguments, so ``heatrack --help`` stay
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="check every entry against the hash chain; exit 1 at the first broken link")
     audit.add_argument("--limit", type=int, default=50, help="list the last N entries (default 50; 0: all)")
 
-    gui = sub.add_parser("open", help="open the console on a site file")
-    gui.add_argument("site")
+    gui = sub.add_parser("open", help="open the console on a site file (none: the start screen)")
+    gui.add_argument("site", nargs="?")
     gui.add_argument("--db")
     return p
 
@@ -67,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
+        from console.display import has_display
+
+        if has_display() and os.environ.get("QT_QPA_PLATFORM") != "offscreen":  # a person at a screen
+            from console.commands.open import open_command
+
+            return open_command(argparse.Namespace(site=None, db=None))
         _parser().print_help()
         return 0
     if args.command == "site":

@@ -19,6 +19,24 @@ def default_db_path(site_file: str | Path) -> Path:
 
 
 def open_command(args: argparse.Namespace) -> int:
+    if args.site is None:  # the first-run screen: open a file, start the demo, create a site
+        if not has_display():
+            print(no_display_message("heatrack"), file=sys.stderr)
+            return 2
+        from console.ui.app import start_app
+        from console.ui.start_screen import choose_start
+
+        start_app()
+        choice = choose_start()
+        if choice is None:
+            return 0
+        if choice.action == "demo":
+            from console.commands.demo import demo_command
+
+            return demo_command(argparse.Namespace(headless=False, serve=False, duration=None, speed=1.0, fault=[],
+                                                   db=None, list_faults=False, seed=1, screenshot=None,
+                                                   theme="light"))
+        args.site = choice.path
     try:
         site = load_site(args.site)
     except SiteError as e:

@@ -78,7 +78,8 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
             credential_resolver: Callable[[str | None], Any] | None = None,
             site_file: str | None = None) -> int:
     """Open the main window on ``site``, polling through the engine and logging to ``db_path``.
-    File ▸ Open site replaces the session with one on the chosen file (its default database)."""
+    Another heatrack recording the same database: offer a read-only window instead. File ▸ Open
+    site replaces the session with one on the chosen file (its default database)."""
     if not has_display():
         print(no_display_message("heatrack"), file=sys.stderr)
         return 2
@@ -89,32 +90,62 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
     try:
         session = ConsoleSession(site, db_path, demo=demo, demo_hooks=demo_hooks, source_factory=source_factory,
                                  credential_resolver=credential_resolver)
-    except StoreError as e:  # in use by another writer, read-only, locked: one line, no window
-        print(f"heatrack: {e}", file=sys.stderr)
-        return 1
+    except StoreError as e:  # in use by another writer: offer read-only; else one line, no window
+        from console.ui.open_flow import run_read_only
+
+        code = run_read_only(e, site, db_path, demo=demo)
+        if code is None:
+            print(f"heatrack: {e}", file=sys.stderr)
+            return 1
+        return code
     if site_file:
         remember_site(str(Path(site_file).resolve()))
     holder = [session]
+    files: list[str | None] = [site_file]
 
     def reopen(path: str) -> None:
         from PySide6.QtWidgets import QMessageBox
 
         from console.commands.open import default_db_path
         from console.site import SiteError, load_site
+        from console.ui.open_flow import offer_read_only
 
+        db = default_db_path(path)
         try:
             new_site = load_site(path)
-            new = ConsoleSession(new_site, default_db_path(path))
-        except (SiteError, StoreError) as e:
+            new = ConsoleSession(new_site, db)
+        except StoreError as e:
+            if offer_read_only(e, new_site, db, parent=holder[0].window) is None:
+                QMessageBox.warning(holder[0].window, "Cannot open the site", " ".join(str(e).split()))
+            else:
+                QMessageBox.information(holder[0].window, "Another heatrack records this site",
+                                        f"Open it read-only with: heatrack open {path}")
+            return
+        except SiteError as e:
             QMessageBox.warning(holder[0].window, "Cannot open the site", " ".join(str(e).split()))
             return
         old = holder[0]
         holder[0] = new
-        new.window.open_requested.connect(reopen)
+        files[0] = path
+        wire(new)
         remember_site(str(Path(path).resolve()))
         old.close()
 
-    session.window.open_requested.connect(reopen)
+    def add_device() -> None:
+        from console.ui.add_device import AddDeviceDialog
+
+        if files[0] is None:
+            return
+        dialog = AddDeviceDialog(files[0], holder[0].window)
+        dialog.saved.connect(lambda _id: reopen(str(files[0])))  # the session polls the new device
+        dialog.open()
+
+    def wire(cs: ConsoleSession) -> None:
+        cs.window.open_requested.connect(reopen)
+        cs.window.add_device_requested.connect(add_device)
+        cs.window.add_device_action.setEnabled(files[0] is not None)
+
+    wire(session)
     try:
         return app.exec()
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -36,7 +36,6 @@ from console.ui.context import ViewContext
 
 log = logging.getLogger("heatrack.ui.window")
 
-RECENT_KEY = "recent_sites"
 RECENT_MAX = 8
 PANELS = (  # (module:Class, where) — optional parts built by (ctx, parent) when their module exists
     ("console.ui.control_panel:ControlPanel", "control"),
@@ -46,9 +45,11 @@ PANELS = (  # (module:Class, where) — optional parts built by (ctx, parent) wh
 
 
 class MainWindow(QMainWindow):
-    """``open_requested(path)`` asks the application to open another site file."""
+    """``open_requested(path)`` asks the application to open another site file;
+    ``add_device_requested()`` to add a device to the open one."""
 
     open_requested = Signal(str)
+    add_device_requested = Signal()
 
     def __init__(self, ctx: ViewContext, *, demo: bool = False,
                  pages: Sequence[tuple[str, str]] | None = None, tick_ms: int = 1000) -> None:
@@ -186,6 +187,9 @@ class MainWindow(QMainWindow):
                      "Open another site file in this window")
         self.recent_menu = file_menu.addMenu("&Recent sites")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.add_device_action = self._action(file_menu, "&Add a device…", lambda: self.add_device_requested.emit(),
+                                              None, "Probe a new device's address and add it to the site file")
+        self.add_device_action.setEnabled(False)  # the application enables it when a site file is open
         self._action(file_menu, "&Export page…", self._export, "Ctrl+E",
                      "Save what the current page shows (its own export when it has one, else a PNG)")
         file_menu.addSeparator()
@@ -216,7 +220,8 @@ class MainWindow(QMainWindow):
         panel = self.panels.get("control")
         added = False
         for label, names, shortcut in (("&Unlock control…", ("unlock", "ask_unlock", "unlock_dialog"), "Ctrl+U"),
-                                       ("&Lock control", ("lock",), "Ctrl+L")):
+                                       ("&Lock control", ("lock",), "Ctrl+L"),
+                                       ("&Write to equipment…", ("ask_write",), "Ctrl+Shift+W")):
             fn = next((getattr(panel, n) for n in names if callable(getattr(panel, n, None))), None)
             if fn is not None:
                 self._action(control, label, lambda _=False, fn=fn: fn(), shortcut)
@@ -341,7 +346,8 @@ class MainWindow(QMainWindow):
                  ("Tab / Shift+Tab", "move between parts of a page"),
                  ("Arrows, Enter", "move in the devices tree; Enter opens the device's readings"),
                  ("Ctrl+O", "open a site file"), ("Ctrl+E", "export the current page"),
-                 ("Ctrl+U / Ctrl+L", "unlock / lock control"), ("Ctrl+D", "demo fault panel (demo only)"),
+                 ("Ctrl+U / Ctrl+L", "unlock / lock control"), ("Ctrl+Shift+W", "write to equipment (unlocked)"),
+                 ("Ctrl+D", "demo fault panel (demo only)"),
                  ("F1", "this list"), ("Ctrl+Q", "quit")]
         return "\n".join(f"{k:<28}{v}" for k, v in rows)
 
@@ -373,15 +379,16 @@ class MainWindow(QMainWindow):
 
 
 def remember_site(path: str) -> None:
-    """Put ``path`` first in File ▸ Recent sites."""
-    paths = [p for p in recent_sites() if p != path]
-    QSettings("heatrack", "heatrack").setValue(RECENT_KEY, [path, *paths][:RECENT_MAX])
+    """Put ``path`` first in File ▸ Recent sites (the start screen's list: one list)."""
+    from console.ui import start_screen
+
+    start_screen.remember_site(start_screen.app_settings(), path)
 
 
 def recent_sites() -> list[str]:
-    value = QSettings("heatrack", "heatrack").value(RECENT_KEY, [])
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [p for p in items if isinstance(p, str) and p]
+    from console.ui import start_screen
+
+    return start_screen.recent_sites(start_screen.app_settings())[:RECENT_MAX]
 
 
 __all__ = ["MainWindow", "recent_sites", "remember_site"]

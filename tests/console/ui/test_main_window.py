@@ -153,3 +153,16 @@ def test_the_devices_page_is_registered_and_builds_in_the_window(qtbot) -> None:
 
     assert ("devices", "console.ui.devices_view:DevicesView") in REGISTERED
     w.close()
+
+
+def test_open_without_a_site_and_without_a_display_says_so_in_one_line(monkeypatch, capsys) -> None:
+    from console.cli import main
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert main(["open"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no display" in err
+    assert main([]) == 0  # no command, no screen: the help, not a window
+    assert "usage: heatrack" in capsys.readouterr().out
