@@ -118,6 +118,30 @@ def test_a_one_sample_spike_survives_into_the_7_day_envelope(qtbot: Any, db: tup
     assert v.plot._curves["srv1/chassis/power"].band.isVisible()  # noqa: SLF001
 
 
+def test_a_spike_folded_with_many_samples_stays_in_the_band(qtbot: Any, tmp_path: Path) -> None:
+    """A week of one sample a minute folds ~12 minute rollups into each pixel's bucket: the
+    spike's bucket mean is nearly the baseline, its max is the spike."""
+    path = tmp_path / "week.db"
+    end = time.time()
+    spike_ts = end - 3 * 86400 + 7.0
+    with Store(path) as store:
+        store.add_readings([Reading(end - i * 60.0, "srv1", "chassis", "power", 300.0, "W")
+                            for i in range(7 * 1440 - 5)] + [Reading(spike_ts, "srv1", "chassis", "power", SPIKE_W, "W")])
+        store.flush()
+    ctx, feeder = view_context(qtbot, db_path=path)
+    feeder.step(60)
+    v, _ = _view(qtbot, ctx)
+    v.set_range("7d")
+    qtbot.waitUntil(lambda: "srv1/chassis/power" in v._loaded, timeout=20_000)  # noqa: SLF001
+    ts, mean, lo, hi = v.plot.envelope("srv1/chassis/power")
+    ok = np.isfinite(hi)
+    assert int(ok.sum()) <= v._pixels() < 7 * 1440 / 5  # noqa: SLF001 - folded
+    i = int(np.nanargmax(hi))
+    assert hi[i] == SPIKE_W and lo[i] == 300.0
+    assert mean[i] < 300.0 + SPIKE_W / 5  # the spike is one sample of the bucket's many
+    assert ts[i] <= spike_ts < ts[i] + 7 * 86400 / 800
+
+
 def test_live_mode_appends_the_newest_value_without_a_query(qtbot: Any, db: tuple,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path, _ = db
