@@ -119,6 +119,7 @@ def history_db(path: str | Path, hours: float, *, seed: int = 1, end: float | No
             batch += readout.read(end - (n - 1 - i) * 60.0)
             if len(batch) > 50_000:
                 store.add_readings(batch)
+                store.flush()  # one batch in flight: the writer's queue is bounded and drops beyond it
                 batch = []
         store.add_readings(batch)
         store.flush()
