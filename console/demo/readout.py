@@ -262,32 +262,41 @@ class ControllerReadout(ModbusSource):
         super().__init__(spec, server.profile)
         self.device_id = spec.id
         self._server = server
+        # Each table's (first address, registers) in the server's layout: fixed by its profile.
+        self._extent: dict[str, tuple[int, int]] = {}
+        for table, points in server._tables.items():  # noqa: SLF001 - the server's own layout
+            if not points:
+                continue
+            if table in BIT_TABLES:  # bits packed 16 to a register from address 0
+                self._extent[table] = (0, max(p.end for p in points) // 16 + 1)
+            else:
+                start = points[0].address
+                self._extent[table] = (start, max(p.end for p in points) - start)
+        # Where each planned point's registers lie in its table's image.
+        self._slices = [[(p.name, p.address - self._extent[b.table][0], p.end - self._extent[b.table][0])
+                         for p in b.points] for b in self._blocks]
 
     def _image(self, table: str, values: Mapping[str, Any]) -> tuple[int, list[int]]:
         """(first address, registers) of one table as the server holds it for a read."""
-        points = self._server._tables[table]  # noqa: SLF001 - the server's own layout and encoding
-        if table in BIT_TABLES:  # bits packed 16 to a register from address 0
-            regs = [0] * (max(p.end for p in points) // 16 + 1)
-            self._server._refresh(table, 0, regs, values)  # noqa: SLF001
-            return 0, regs
-        start = points[0].address
-        regs = [0] * (max(p.end for p in points) - start)
-        self._server._refresh(table, start, regs, values)  # noqa: SLF001
+        start, size = self._extent[table]
+        regs = [0] * size
+        self._server._refresh(table, start, regs, values)  # noqa: SLF001 - the server's encoding
         return start, regs
 
     async def read_raw(self) -> dict[str, list[int]]:
         values = dict(self._server.get_points())
-        images: dict[str, tuple[int, list[int]]] = {}
+        images: dict[str, list[int]] = {}
         out: dict[str, list[int]] = {}
-        for block in self._blocks:
+        for block, slices in zip(self._blocks, self._slices, strict=True):
             t = block.table
-            if t not in images:
-                images[t] = self._image(t, values)
-            start, regs = images[t]
+            regs = images.get(t)
+            if regs is None:
+                regs = images[t] = self._image(t, values)[1]
             if t in BIT_TABLES:
                 out.update((p.name, [regs[p.address // 16] >> (p.address % 16) & 1]) for p in block.points)
             else:
-                out.update((p.name, regs[p.address - start:p.end - start]) for p in block.points)
+                for name, a, b in slices:
+                    out[name] = regs[a:b]
         return out
 
     async def close(self) -> None:

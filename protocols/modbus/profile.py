@@ -351,6 +351,13 @@ def _bytes_to_words(data: bytes, word_order: str) -> list[int]:
     return list(reversed(words)) if word_order == "little" else words
 
 
+# Numeric types: (registers as big-endian words, the value) as compiled structs; words out
+# of 0..65535 fail the fast path and take the slow one, which raises as it always did.
+_WORDS = {1: struct.Struct(">H"), 2: struct.Struct(">HH")}
+_NUMBERS = {name: (_WORDS[n], struct.Struct(code)) for name, (n, code) in TYPES.items()
+            if code and n in _WORDS}
+
+
 def decode_raw(point: Point, words: list[int]) -> int | float | str | bool:
     """Registers (or one bit as 0/1) -> the raw number, before scale/offset."""
     if len(words) != point.count:
@@ -360,6 +367,15 @@ def decode_raw(point: Point, words: list[int]) -> int | float | str | bool:
     if point.type == "string":
         raw = b"".join(w.to_bytes(2, "big") for w in words)
         return raw.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
+    fmt = _NUMBERS.get(point.type)
+    if fmt is not None:
+        try:
+            data = fmt[0].pack(*(reversed(words) if point.word_order == "little" else words))
+        except struct.error:
+            pass
+        else:
+            (value,) = fmt[1].unpack(data)
+            return value
     (value,) = struct.unpack(TYPES[point.type][1], _words_to_bytes(words, point.word_order))
     return value
 
@@ -393,6 +409,10 @@ def encode(point: Point, value: float | int | bool | str) -> list[int]:
     except struct.error:
         raise ValueError(f"{point.name}: {value} does not fit {point.type} "
                          f"(scale {point.scale})") from None
+    fmt = _NUMBERS.get(point.type)
+    if fmt is not None:
+        words = list(fmt[0].unpack(data))
+        return words[::-1] if point.word_order == "little" else words
     return _bytes_to_words(data, point.word_order)
 
 

@@ -92,14 +92,21 @@ def odata_type(schema: str, type_name: str | None = None) -> str:
 
 
 def resource(uri: str, schema: str, rid: str, name: str, **props: Any) -> dict[str, Any]:
+    kind = _KINDS.get(schema)
+    if kind is None:
+        kind = _KINDS[schema] = (odata_type(schema), f"{ROOT}/$metadata#{schema}.{schema}")
     return {
         "@odata.id": uri,
-        "@odata.type": odata_type(schema),
-        "@odata.context": f"{ROOT}/$metadata#{schema}.{schema}",
+        "@odata.type": kind[0],
+        "@odata.context": kind[1],
         "Id": rid,
         "Name": name,
         **props,
     }
+
+
+# schema -> (@odata.type, @odata.context) of its resources: VERSIONS is fixed at import
+_KINDS: dict[str, tuple[str, str]] = {}
 
 
 def collection(uri: str, schema: str, name: str, members: Iterable[str]) -> dict[str, Any]:
@@ -120,7 +127,9 @@ def link(uri: str) -> dict[str, str]:
 
 def excerpt(reading: float | None, sensor_id: str, **extra: Any) -> dict[str, Any]:
     """A Sensor excerpt whose DataSourceUri is a Sensor that really exists in the tree."""
-    return {"Reading": reading, "DataSourceUri": f"{SENSORS}/{sensor_id}", **extra}
+    if extra:
+        return {"Reading": reading, "DataSourceUri": f"{SENSORS}/{sensor_id}", **extra}
+    return {"Reading": reading, "DataSourceUri": f"{SENSORS}/{sensor_id}"}
 
 
 def fan_percent(rpm: float) -> float:

@@ -147,15 +147,27 @@ def decode_value(raw: Raw, spec: ValueSpec, digits: int | None = None) -> float 
         if code is None or code in spec.invalid:
             return None
         return spec.enum.get(code, spec.enum_default)
-    number = to_number(raw, spec.name)
-    if number is None or (number.is_integer() and int(number) in spec.invalid):
-        return None
+    if type(raw) is int and -_EXACT < raw < _EXACT:  # the common case: float(raw) is exact
+        if raw in spec.invalid:
+            return None
+        number = float(raw)
+    else:
+        number = to_number(raw, spec.name)  # type: ignore[assignment]
+        if number is None or (number.is_integer() and int(number) in spec.invalid):
+            return None
     divisor = 10.0 ** digits if digits else 1.0
-    for scale in (spec.scale, *spec.alt_scales):
+    span = spec.range
+    value = round(number * spec.scale / divisor, 6)
+    if span is None or span[0] <= value <= span[1]:
+        return value
+    for scale in spec.alt_scales:
         value = round(number * scale / divisor, 6)
-        if spec.range is None or spec.range[0] <= value <= spec.range[1]:
+        if span[0] <= value <= span[1]:
             return value
     return None  # implausible at every known scale: no reading rather than a wrong one
+
+
+_EXACT = 2 ** 53  # integers below this in size convert to float and back unchanged
 
 
 def alarm_name(oid: str, prefix: str, names: Mapping[int, str]) -> str:
