@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -89,6 +90,7 @@ class ModbusSource:
 
     def __init__(self, spec: DeviceSpec, profile: Profile | None = None) -> None:
         self.spec = spec
+        self.clock: Callable[[], float] = now  # stamps readings (fast-forward: simulated time)
         if profile is None:
             if not spec.profile:
                 raise ProfileError(f"{spec.id}: a modbus device needs a profile")
@@ -220,7 +222,7 @@ class ModbusSource:
 
     async def poll(self) -> list[Reading]:
         values = await self.read_values()
-        ts = now()
+        ts = self.clock()
         out: list[Reading] = []
         for name, value in values.items():
             out.extend(self._readings(ts, self.profile.points[name], value))

@@ -114,6 +114,7 @@ class RedfishSource:
         # (channel, quantity) -> (URI, sample) of the last poll: see ``provenance``.
         self._merged: dict[tuple[str, str], tuple[str, Sample]] = {}
         self.requests_made = 0
+        self.clock: Callable[[], float] = now  # stamps readings (fast-forward: simulated time)
         self._fresh: dict[str, Payload] = {}
         self._root: Payload = {}
         # Every payload the last discovery read, kept for identify() (Systems, Chassis): the
@@ -632,7 +633,7 @@ class RedfishSource:
         else:
             self._connect()
         assert self.map is not None
-        ts = now()
+        ts = self.clock()
         samples: list[tuple[str, Sample]] = []
         payloads: dict[str, Payload] = {}
         # Right after discovery its payloads are current: no need to read them twice.

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pysnmp.hlapi.v3arch.asyncio as v3auth
@@ -151,6 +151,7 @@ class SnmpSource:
         self._profiles = dict(profiles) if profiles is not None else load_profiles()
         self.profile: Profile | None = None
         self._decoder: Decoder | None = None  # the profile's decoding, its row plans kept
+        self.clock: Callable[[], float] = now  # stamps readings (fast-forward: simulated time)
         if spec.profile:
             if spec.profile not in self._profiles:
                 raise ValueError(f"{spec.id}: unknown SNMP profile {spec.profile!r} "
@@ -417,7 +418,7 @@ class SnmpSource:
         if decoder is None or decoder.profile is not profile:
             decoder = self._decoder = Decoder(profile)  # row plans are per profile
         try:
-            return decoder.readings(self.spec.id, now(), scalars, tables)
+            return decoder.readings(self.spec.id, self.clock(), scalars, tables)
         except DecodeError as exc:
             raise self._fail(BadData, str(exc)) from None
 
