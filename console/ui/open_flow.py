@@ -77,11 +77,12 @@ def ask_read_only(error: BaseException, parent: QWidget | None = None) -> bool:
 
 
 def read_only_window(setup: ReadOnlySetup, *, demo: bool = False) -> QMainWindow:
-    """The main window over a read-only setup, its title saying so."""
+    """The main window over a read-only setup, its title saying so (once)."""
     from console.ui.main_window import MainWindow
 
     window = MainWindow(setup.ctx, demo=demo)
-    window.setWindowTitle(f"{window.windowTitle()} — read-only: another heatrack is recording this site")
+    if "read-only" not in window.windowTitle():  # the shell says it already (ctx.read_only)
+        window.setWindowTitle(f"{window.windowTitle()} — read-only")
     return window
 
 
