@@ -21,8 +21,9 @@ class DeviceSummary:
     kind: str
     address: str
     state: str  # pending, ok, stale, unreachable, auth_failed, blocked, faulty
-    last_success: float | None
+    last_success: float | None  # its last good poll in this run
     health: str
+    last_data: float | None = None  # the newest value known, this run or (after a restart) the store's
 
 
 def summarise_device(view: DeviceView, series: list[SeriesState], now: float) -> DeviceSummary:
@@ -47,12 +48,24 @@ def summarise_device(view: DeviceView, series: list[SeriesState], now: float) ->
     elif state == "stale":
         health = f"no answer for {_span(now - (st.last_success or now))} (polls every {dev.poll_interval:g} s)"
     else:
-        why = st.message or st.last_error or state.replace("_", " ")
+        why = _without_prefix(st.message or st.last_error or state.replace("_", " "), dev.id)
         if st.consecutive_failures > 1:
             why += f" · {st.consecutive_failures} failures in a row"
         health = why
-    return DeviceSummary(dev.id, dev.name, dev.kind, dev.address or "local", state,
-                         st.last_success if st is not None else None, " ".join(health.split()))
+    last_success = st.last_success if st is not None else None
+    newest = max((s.ts for s in series), default=None)
+    last_data = max(t for t in (last_success, newest) if t is not None) if (last_success or newest) else None
+    return DeviceSummary(dev.id, dev.name, dev.kind, dev.address or "local", state, last_success,
+                         " ".join(health.split()), last_data)
+
+
+def _without_prefix(message: str, device_id: str) -> str:
+    """"srv3 (10.0.0.3:443): no answer" -> "no answer": the row already names the device."""
+    if message.startswith(f"{device_id} ("):
+        head, sep, rest = message.partition("): ")
+        if sep and rest:
+            return rest
+    return message
 
 
 def summarise(live: LiveSite, now: float | None = None) -> list[DeviceSummary]:

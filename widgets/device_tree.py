@@ -35,7 +35,7 @@ class DeviceNode:
     name: str
     kind: str
     state: str  # ok, pending, stale, unreachable, auth_failed, blocked, faulty
-    last_success: float | None  # wall-clock ts of its last good poll
+    last_data: float | None  # wall-clock ts of the newest data known from it (None: never)
     health: str  # one line: why it is not ok, or what it delivers
 
 
@@ -89,7 +89,7 @@ class DeviceTree(QTreeWidget):
             old = self._nodes.get(node.device_id)
             self._nodes[node.device_id] = node
             self._paint(item, node, force=old is None or old.state != node.state)
-            age = age_text(node.last_success, now)
+            age = age_text(node.last_data, now)
             if item.text(2) != age:
                 item.setText(2, age)
         self._summarise()

@@ -54,9 +54,10 @@ def paint_state(p: QPainter, rect: QRectF, state: str, colour: QColor) -> None:
         if shape == "triangle":
             p.drawLine(QPointF(c.x(), c.y() - d * 0.6), QPointF(c.x(), c.y() + d * 0.5))
             p.drawPoint(QPointF(c.x(), c.y() + d * 1.1))
-        elif shape == "diamond":
-            p.drawLine(QPointF(c.x() - d, c.y() - d), QPointF(c.x() + d, c.y() + d))
-            p.drawLine(QPointF(c.x() - d, c.y() + d), QPointF(c.x() + d, c.y() - d))
+        elif shape == "diamond":  # a small cross well inside, so the diamond stays one shape
+            e = d * 0.55
+            p.drawLine(QPointF(c.x() - e, c.y() - e), QPointF(c.x() + e, c.y() + e))
+            p.drawLine(QPointF(c.x() - e, c.y() + e), QPointF(c.x() + e, c.y() - e))
         else:
             p.drawLine(QPointF(c.x() - d, c.y()), QPointF(c.x() + d, c.y()))
 

@@ -175,7 +175,7 @@ class DevicesView(QWidget):
     def refresh(self) -> None:
         now = self.ctx.wall()
         rows = summarise(self.ctx.live, now)
-        self.tree.set_devices([DeviceNode(r.device_id, r.name, r.kind, r.state, r.last_success, r.health)
+        self.tree.set_devices([DeviceNode(r.device_id, r.name, r.kind, r.state, r.last_data, r.health)
                                for r in rows], now)
         if not self._selected:
             return

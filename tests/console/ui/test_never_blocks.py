@@ -1,8 +1,8 @@
 """Issue 9 item 1: the window never blocks. One device's poll hangs for 10 s while the real
 window (every registered page, the real session, engine thread, bridge and history service) runs;
 a 10 ms heartbeat timer on the GUI thread shows the event loop never stalls for more than
-100 ms (a gap during which a control thread was not scheduled either is the machine's, not the
-window's, and is reported but excused), and the hung device is shown as what it is: its values stale with their age, then
+100 ms (less the time the thread waited for a CPU the machine gave to other processes: a loaded
+CI machine is not the window's doing), and the hung device is shown as what it is: its values stale with their age, then
 unreachable, never as a fresh last value."""
 from __future__ import annotations
 
@@ -67,32 +67,15 @@ class Hanging(Answering):
         return []
 
 
-class ControlThread(threading.Thread):
-    """Sleeps 5 ms at a time off the GUI thread and notes when it overslept by more than 50 ms:
-    then the whole process was not scheduled (a loaded CI machine), which is not the window's
-    doing. A GUI thread blocked in our code (sleeping, waiting on a lock, a socket or the disk)
-    releases the GIL and leaves this thread on time, so such a stall is never excused."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True, name="never-blocks-control")
-        self.gaps: list[tuple[float, float]] = []
-        self._halt = threading.Event()
-        self.start()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            t0 = time.monotonic()
-            time.sleep(0.005)
-            t1 = time.monotonic()
-            if t1 - t0 > 0.050:
-                self.gaps.append((t0, t1))
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(2)
-
-    def starved(self, a: float, b: float) -> bool:
-        return any(t0 < b and t1 > a for t0, t1 in self.gaps)
+def run_queue_wait() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat): time the
+    machine gave to other processes. A GUI thread blocked in our code (busy, sleeping, waiting
+    on a lock, a socket or the disk) is not waiting for a CPU, so such a stall always counts."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0  # not Linux: raw gaps
 
 
 def factory(spec: DeviceSpec):
@@ -114,11 +97,17 @@ def test_a_hung_device_never_stalls_the_window_and_is_shown_as_not_fresh(qtbot, 
     qtbot.addWidget(w)
     try:
         beats: list[float] = []
+        waits: list[float] = []  # the GUI thread's time spent runnable but not running (the machine's)
+
+        def beat() -> None:
+            beats.append(time.monotonic())
+            waits.append(run_queue_wait())
+
         heartbeat = QTimer()
         heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-        heartbeat.timeout.connect(lambda: beats.append(time.monotonic()))
+        heartbeat.timeout.connect(beat)
         heartbeat.start(10)
-        control = ControlThread()
+
         assert Hanging.started.wait(5)
         pages = list(range(w.tabs.count()))
         for i in pages:  # each page laid out and painted once (first paints are not the point here)
@@ -134,15 +123,14 @@ def test_a_hung_device_never_stalls_the_window_and_is_shown_as_not_fresh(qtbot, 
             i += 1
             qtbot.wait(450)
         heartbeat.stop()
-        control.stop()
-        watched = [b for b in beats if b >= hang_began]
-        assert watched[-1] - watched[0] >= 3.0
-        gaps = [(a, b) for a, b in zip(watched, watched[1:], strict=False)]
-        stalls = [(a, b) for a, b in gaps if b - a > MAX_GAP_S and not control.starved(a, b)]
-        worst = max(b - a for a, b in gaps)
-        print(f"heartbeat: {len(watched)} beats over {watched[-1] - watched[0]:.2f} s, max gap {worst * 1000:.1f} ms, "
-              f"{len(control.gaps)} machine-wide stalls seen by the control thread")
-        assert not stalls, f"the GUI thread stalled {max(b - a for a, b in stalls) * 1000:.0f} ms"
+        first = next(i for i, b in enumerate(beats) if b >= hang_began)
+        t, queued = beats[first:], waits[first:]
+        assert t[-1] - t[0] >= 3.0
+        gaps = [t[i + 1] - t[i] for i in range(len(t) - 1)]
+        ours = [gaps[i] - (queued[i + 1] - queued[i]) for i in range(len(gaps))]  # less the time the CPU was elsewhere
+        print(f"heartbeat: {len(t)} beats over {t[-1] - t[0]:.2f} s, longest gap {max(gaps) * 1000:.1f} ms, "
+              f"{max(ours) * 1000:.1f} ms of it the process's own")
+        assert max(ours) <= MAX_GAP_S, f"the GUI thread stalled {max(ours) * 1000:.0f} ms"
 
         # during the hang: the others report, ups1's old values are stale with their age
         w.navigate("devices", "ups1")
@@ -150,6 +138,7 @@ def test_a_hung_device_never_stalls_the_window_and_is_shown_as_not_fresh(qtbot, 
         assert isinstance(devices, DevicesView)
         qtbot.waitUntil(lambda: devices.tree.state_of("srv1") == "ok", timeout=2000)
         assert devices.tree.state_of("ups1") in ("waiting", "stale")
+        assert devices.tree.age_of("ups1") == "2 min ago"  # its newest data, from the store
         cells = {devices.values.item(r, 0).text(): devices.values.item(r, 3).text()
                  for r in range(devices.values.rowCount())}
         assert set(cells) == {"output", "battery"}
