@@ -368,6 +368,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self._tick.stop()
         self.bridge.close()
+        # ctx.navigate is this window's bound method: a reference cycle (window -> ctx -> window)
+        # that Python's collector could break on any thread, destroying the widgets off the GUI
+        # thread ("QBasicTimer::start: Timers cannot be started from another thread")
+        self.ctx.navigate = _nowhere
         for page in self.pages.values():
             fn = getattr(page, "shutdown", None)
             if callable(fn):
@@ -376,6 +380,10 @@ class MainWindow(QMainWindow):
                 except Exception:  # noqa: BLE001 - closing goes on
                     log.exception("page %s failed to shut down", type(page).__name__)
         super().closeEvent(event)
+
+
+def _nowhere(view: str, target: str | None = None) -> None:
+    """``ctx.navigate`` once the window is closed."""
 
 
 def remember_site(path: str) -> None:

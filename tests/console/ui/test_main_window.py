@@ -166,3 +166,16 @@ def test_open_without_a_site_and_without_a_display_says_so_in_one_line(monkeypat
     assert err.count("\n") == 1 and "no display" in err
     assert main([]) == 0  # no command, no screen: the help, not a window
     assert "usage: heatrack" in capsys.readouterr().out
+
+
+def test_a_closed_window_is_not_kept_in_a_cycle_by_its_context(qtbot) -> None:
+    """ctx.navigate was the window's bound method after close: window -> ctx -> window, a cycle
+    the collector could break on a worker thread, destroying widgets off the GUI thread (seen
+    once as "QBasicTimer::start: Timers cannot be started from another thread")."""
+    ctx, _ = view_context(qtbot)
+    w = MainWindow(ctx, pages=PAGES[:1])
+    qtbot.addWidget(w)
+    assert getattr(ctx.navigate, "__self__", None) is w
+    w.close()
+    assert getattr(ctx.navigate, "__self__", None) is None
+    ctx.navigate("first", "srv1")  # harmless once closed
