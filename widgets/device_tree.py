@@ -253,4 +253,4 @@ def _state_tip(state: str) -> str:
     }.get(state, state)
 
 
-__all__ = ["DeviceNode", "DeviceTree", "GROUPS", "GROUP_OF_KIND", "StateLegend"]
+__all__ = ["DeviceNode", "DeviceTree", "GROUPS", "GROUP_OF_KIND", "STATE_WORDS", "StateLegend"]

@@ -38,7 +38,7 @@ from console.identity_rows import identity_rows
 from console.live import SeriesState
 from console.ui import theme
 from console.ui.context import ViewContext
-from widgets.device_tree import DeviceNode, DeviceTree, StateLegend
+from widgets.device_tree import STATE_WORDS, DeviceNode, DeviceTree, StateLegend
 from widgets.history_plot import HistoryPlot
 from widgets.value_table import ValueRow, ValueTable
 
@@ -188,6 +188,9 @@ class DevicesView(QWidget):
             first = _headline(series)
             if first is not None:
                 self.values.select_key(first)  # emits series_selected -> select_series
+            elif self._series is None:
+                self.plot.clear("no readings from this device yet: nothing to plot")
+                self.plot.plot.setVisible(False)  # empty axes with made-up ranges say nothing
         else:
             self._extend_live()
         key = (self._selected, len(self.ctx.live.active_events()))
@@ -214,7 +217,7 @@ class DevicesView(QWidget):
 
     def _show_header(self, summary: Any) -> None:
         dev = self.ctx.site.device(self._selected)
-        word = summary.state.replace("_", " ")
+        word = STATE_WORDS.get(summary.state, summary.state.replace("_", " "))  # the tree's words
         colour = theme.state_colour(summary.state, theme.current() == "dark")
         state = f"<span style='color:{colour}'><b>{word}</b></span>" if colour else f"<b>{word}</b>"
         self.header.setText(f"<span style='font-size:13pt'><b>{escape(dev.name or dev.id)}</b></span> · "
@@ -236,6 +239,7 @@ class DevicesView(QWidget):
         self._series = key
         self._plotted_until = 0.0
         self._plot_title = ""
+        self.plot.plot.setVisible(True)
         if self.ctx.history is None:
             self.plot.clear(f"{key} — no history (no site database)")
             return
