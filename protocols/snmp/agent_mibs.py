@@ -75,7 +75,8 @@ def text(s: str) -> rfc1902.OctetString:
 
 
 def integer(x: float, lo: int = INT32_MIN, hi: int = INT32_MAX) -> rfc1902.Integer32:
-    return _integer32(_int(x, lo, hi))
+    v = int(round(x))  # _int(x, lo, hi), inlined: the demo agent renders ~100 of these a read
+    return _integer32(lo if v < lo else hi if v > hi else v)
 
 
 def gauge(x: float) -> rfc1902.Gauge32:

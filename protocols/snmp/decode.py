@@ -368,8 +368,12 @@ def _readings(profile: Profile, device_id: str, ts: float, scalars: Mapping[str,
     for i, col in enumerate(profile.columns):
         rows = tables.get(col.oid, {})
         digits_rows = tables.get(col.digits, {}) if col.digits else None
-        for channel, value in column(i, col, rows, digits_rows):
-            add(channel, col.value, value)
+        quantity, unit = col.value.quantity, col.value.unit
+        for channel, value in column(i, col, rows, digits_rows):  # add(), inlined: ~40 a poll
+            key = f"{device_id}/{channel}/{quantity}"
+            prev = found.get(key)
+            if prev is None or (prev.value is None and value is not None):
+                found[key] = Reading(ts, device_id, channel, quantity, value, unit)
 
     has_alarm_source = profile.alarm_table is not None or any(s.value.alarms for s in profile.scalars)
     if profile.alarm_table is not None:
