@@ -309,11 +309,6 @@ def _columns(entry: Oid, cells: dict[int, Callable[[OutletView], Value]]
     return {entry + (c,): cell for c, cell in cells.items()}
 
 
-def _column(col: Oid, cell: Callable[[OutletView], Value], outlets: list[OutletView]) -> dict[Oid, Value]:
-    """One column of an outlet table: a row per outlet, indexed by its number."""
-    return {col + (x.number,): cell(x) for x in outlets}
-
-
 def _serial(device_id: str) -> str:
     """A stable APC-style 12-character serial number derived from the device id."""
     return f"ZA{zlib.crc32(device_id.encode()):010d}"[:12]
@@ -329,6 +324,7 @@ class PduMib(DeviceMib):
         self.view = view
         self._peak_w = 0.0
         self._outlet_peak_w: dict[int, float] = {}
+        self._cells = self._outlet_cells()
 
     @staticmethod
     def _outlets(v: PduView) -> list[OutletView]:
@@ -353,10 +349,13 @@ class PduMib(DeviceMib):
         for prefix, render in self._renderers(v, outlets).items():
             if only is None or prefix in only:
                 o.update(render())
+        for col, cell in self._cells.items():  # each column of the outlet tables
+            if only is None or col in only:
+                o.update({col + (x.number,): cell(x) for x in outlets})
         return o
 
     def _renderers(self, v: PduView, outlets: list[OutletView]) -> dict[Oid, Callable[[], dict[Oid, Value]]]:
-        """One renderer per part (in ``parts`` order), each giving that part's objects."""
+        """One renderer per part before the outlet tables, each giving that part's objects."""
         p = RPDU2
         phase_state = (4 if v.current_a >= PHASE_OVERLOAD_A else
                        3 if v.current_a >= PHASE_NEAR_OVERLOAD_A else 2)
@@ -406,8 +405,13 @@ class PduMib(DeviceMib):
             # rPDU2OutletSwitchedInfo count
             p + (9, 1): lambda: {p + (9, 1, 0): integer(n_out)},
         }
+        return out
+
+    def _outlet_cells(self) -> dict[Oid, Callable[[OutletView], Value]]:
+        """Each column of the outlet tables (in ``parts`` order): an outlet's value in it."""
+        p = RPDU2
         peaks = self._outlet_peak_w
-        cells: dict[Oid, Callable[[OutletView], Value]] = {
+        return {
             # rPDU2OutletSwitchedStatusTable
             **_columns(p + (9, 2, 3, 1), {
                 1: lambda x: integer(x.number), 2: lambda x: integer(1), 3: lambda x: text(x.name),
@@ -430,9 +434,6 @@ class PduMib(DeviceMib):
                 12: lambda x: text("C13"),
             }),
         }
-        for col, cell in cells.items():
-            out[col] = functools.partial(_column, col, cell, outlets)
-        return out
 
     def writers(self) -> dict[Oid, Writer]:
         v = self.view()
