@@ -8,7 +8,13 @@ into a fresh database in a temporary folder and prints one JSON line: simulated 
 seconds, readings, series, and the wall time a 180-day season would take at that rate.
 A run of 7 or 30 days extrapolates well: the cost per simulated minute does not grow.
 
+``--per-device`` instead reads every device of the demo site through its client once a
+simulated minute (the model stepped between reads, untimed) and prints each device's CPU ms
+per simulated minute, the best of ``--rounds`` rounds of 200 minutes (the machine may be
+shared: the best round is the one least disturbed).
+
     .venv/bin/python benchmarks/bench_fast_forward.py [--days 7] [--no-store]
+    .venv/bin/python benchmarks/bench_fast_forward.py --per-device [--rounds 5]
 """
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from console.demo.model import DemoSite  # noqa: E402
+from console.demo.readout import SiteReadout  # noqa: E402
 from console.demo.runner import DemoRunner, fast_forward  # noqa: E402
 from console.store import Store  # noqa: E402
 from protocols.base import Reading  # noqa: E402
@@ -44,12 +52,38 @@ class _Count:
         pass
 
 
+def per_device(seed: int, rounds: int, minutes: int = 200) -> dict[str, float]:
+    """CPU ms per simulated minute of each device's read, the best of ``rounds`` rounds."""
+    site = DemoSite(seed=seed, start=START)
+    readout = SiteReadout(site)
+    readout.read()  # discovery, profile detection: once, as in a run
+    best = {r.device_id: float("inf") for r in readout.readers}
+    clock = time.process_time
+    for _ in range(rounds):
+        cost = dict.fromkeys(best, 0.0)
+        for _ in range(minutes):
+            site.step(60.0)
+            for r in readout.readers:
+                c0 = clock()
+                r.read(site.now)
+                cost[r.device_id] += clock() - c0
+        best = {k: min(best[k], v / minutes * 1e3) for k, v in cost.items()}
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-store", action="store_true", help="count the readings instead of storing them")
+    ap.add_argument("--per-device", action="store_true", help="CPU ms per simulated minute of each device's read")
+    ap.add_argument("--rounds", type=int, default=5, help="--per-device: rounds of 200 simulated minutes")
     a = ap.parse_args()
+    if a.per_device:
+        ms = per_device(a.seed, max(1, a.rounds))
+        print(json.dumps({"ms_per_min": {k: round(v, 3) for k, v in ms.items()},
+                          "total_ms_per_min": round(sum(ms.values()), 3)}), flush=True)
+        return
     duration = a.days * 86400
     with tempfile.TemporaryDirectory() as tmp, \
             DemoRunner(seed=a.seed, speed=1e12, start=START, clock=False) as runner:

@@ -7,9 +7,11 @@ client class with only the transport replaced, answered in process by the same c
 renders the demo's protocol servers:
 
 - Redfish: ``RedfishSource`` discovers, extracts and merges as always; its GETs are answered
-  from the resource tree the demo BMC serves (``server_resources.build_tree``).
+  from the resource tree the demo BMC serves (``server_resources.build_tree``; a resource that
+  carries readings rendered alone, by the same function: ``reading_resources``).
 - SNMP: ``SnmpSource`` detects its profile, GETs and walks as always; the answers are the
-  objects the demo agent serves (``agent_mibs.UpsMib`` / ``PduMib``), as its decoder sees them.
+  objects the demo agent serves (``agent_mibs.UpsMib`` / ``PduMib``; only the parts of the MIB
+  that hold what a request asks for), as its decoder sees them.
 - Modbus: ``ModbusSource`` reads its planned blocks as always; the registers are encoded by
   the demo controller's own ``HeatControllerServer``.
 - NVML: ``NvmlSource`` over the simulated ``pynvml``, exactly as live.
