@@ -284,6 +284,11 @@ def screenshot(args: argparse.Namespace, faults: list[tuple[str, float]], durati
         print(no_display_message("heatrack demo --screenshot"), file=sys.stderr)
         return 2
     duration = duration or SCREENSHOT_HISTORY_S
+    try:  # before minutes of fast-forward, not after
+        Path(args.screenshot).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"heatrack demo --screenshot: cannot write to {args.screenshot}: {e.strerror or e}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as stack:
         db = args.db or str(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="heatrack-shots-")))
                             / "demo.db")

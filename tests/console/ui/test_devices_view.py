@@ -82,7 +82,7 @@ def test_a_device_silent_for_three_periods_reads_stale_not_ok(qtbot) -> None:
 
 def test_history_plot_and_recent_events_come_from_the_store(qtbot, tmp_path: Path) -> None:
     db = tmp_path / "site.db"
-    end = history_db(db, 2)
+    end = history_db(db, 1)
     with Store(db) as store:
         store.add_event(end - 120, "alarm", "heat1", "pump_fault", "pump stopped: flow 0 L/min").result(5)
         store.add_event(end - 100, "info", "srv1", "recovered", "srv1 answers again").result(5)

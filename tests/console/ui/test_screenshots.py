@@ -52,3 +52,12 @@ def test_screenshot_excludes_headless(capsys: pytest.CaptureFixture[str], tmp_pa
     assert main(["demo", "--screenshot", str(tmp_path), "--headless"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--screenshot" in err
+
+
+def test_screenshot_into_a_folder_that_cannot_be_made_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["demo", "--screenshot", str(blocker / "shots")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write to" in err and "Traceback" not in err
