@@ -28,6 +28,7 @@ class ValueRow:
     stale: bool = False
     key: str = ""  # the series key, sent by ``series_selected``
     state: str = ""  # why it is not live (stale, unreachable, ...): shown instead of "stale"
+    abnormal: bool = False  # an alarm the device itself raises now: marked by shape, weight and colour
 
 
 def format_value(value: float | str | None, unit: str) -> str:
@@ -48,6 +49,7 @@ class ValueTable(QTableWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
+        self._alarm = QColor("#c62828")
         self._keys: list[str] = []
         self._selected_key: str | None = None
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -79,6 +81,10 @@ class ValueTable(QTableWidget):
         finally:
             self.blockSignals(False)
 
+    def set_alarm_colour(self, colour: str) -> None:
+        """The colour of an abnormal reading (the theme's alarm colour)."""
+        self._alarm = QColor(colour)
+
     def select_key(self, key: str) -> None:
         """Select the row of ``key`` (emits ``series_selected``)."""
         if key in self._keys:
@@ -97,17 +103,25 @@ class ValueTable(QTableWidget):
             self.setRowCount(len(rows))
         grey = QBrush(QColor("#9e9e9e"))
         normal = QBrush(self.palette().color(self.foregroundRole()))
+        alarm = QBrush(self._alarm)
         for r, row in enumerate(rows):
             why = (row.state or "stale").replace("_", " ")
             updated = f"{why} — " + age_text(row.ts, now) if row.stale else age_text(row.ts, now)
-            for c, text in enumerate((row.channel, row.quantity.replace("_", " "),
-                                      format_value(row.value, row.unit), updated)):
+            value = format_value(row.value, row.unit)
+            loud = row.abnormal and not row.stale
+            if loud:
+                value = f"▲ {value.upper()}"
+            for c, text in enumerate((row.channel, row.quantity.replace("_", " "), value, updated)):
                 item = self.item(r, c)
                 if item is None:
                     item = QTableWidgetItem(text)
                     self.setItem(r, c, item)
                 elif item.text() != text:
                     item.setText(text)
-                brush = grey if row.stale else normal
+                brush = grey if row.stale else alarm if loud and c in (0, 2) else normal
                 if item.foreground() != brush:
                     item.setForeground(brush)
+                if c == 2 and item.font().bold() != loud:
+                    font = item.font()
+                    font.setBold(loud)
+                    item.setFont(font)

@@ -163,6 +163,7 @@ class DevicesView(QWidget):
         colours = {s: theme.state_colour(s, dark) for s in ("unreachable", "auth_failed", "blocked", "faulty", "stale")}
         self.tree.set_colours(colours)
         self.legend.set_colours(colours)
+        self.values.set_alarm_colour(colours["unreachable"])
 
     def select(self, target: str | None) -> None:
         """``ctx.navigate("devices", target)``: a device id, or a series key (its device, that series)."""
@@ -183,7 +184,7 @@ class DevicesView(QWidget):
         self._show_header(summary)
         series = self.ctx.live.series(self._selected)
         self.values.set_values([ValueRow(s.channel, s.quantity, s.value, s.unit, s.ts, not s.live, key=s.key,
-                                         state=s.state) for s in series], now)
+                                         state=s.state, abnormal=_raised(s)) for s in series], now)
         if self._series is None or not any(s.key == self._series for s in series):
             first = _headline(series)
             if first is not None:
@@ -401,6 +402,14 @@ def _identity_text(identity: Any, protocol: str) -> tuple[str, str]:
         if len(rows) > len(shown) else ""
     return (f"<table cellspacing=0 cellpadding=1>{''.join(lines)}{more}</table>",
             "\n".join(f"{k}: {v}" for k, v in rows))
+
+
+ALARM_WORDS = frozenset({"active", "alarm", "fault", "tripped", "on_battery", "failed"})
+
+
+def _raised(s: SeriesState) -> bool:
+    """An alarm the device raises itself (a controller's ``alarm`` points, a UPS on battery)."""
+    return isinstance(s.value, str) and s.quantity in ("alarm", "state") and s.value.lower() in ALARM_WORDS
 
 
 def _headline(series: list[SeriesState]) -> str | None:

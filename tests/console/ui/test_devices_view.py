@@ -226,3 +226,21 @@ def test_select_target_opens_a_device_and_a_series(qtbot) -> None:
     view.select("heat1/loop/flow")
     assert view.tree.selected() == "heat1"
     assert view._series == "heat1/loop/flow"  # noqa: SLF001 - the plotted series
+
+
+def test_an_alarm_the_device_raises_stands_out_by_shape_weight_and_colour(qtbot) -> None:
+    ctx, feeder, view = make_view(qtbot)
+    feeder.step(60)
+    view.tree.select("heat1")
+    view.refresh()
+    cells = value_cells(view)
+    assert cells["low_flow/alarm"][0] == "clear"
+    feeder.model.inject("pump-failure")
+    for _ in range(5):
+        feeder.step(60)
+    view.refresh()
+    cells = value_cells(view)
+    assert cells["low_flow/alarm"][0] == "▲ ACTIVE"
+    row = next(r for r in range(view.values.rowCount()) if view.values.item(r, 0).text() == "low_flow")
+    assert view.values.item(row, 2).font().bold()
+    assert cells["overtemp/alarm"][0] in ("clear", "▲ ACTIVE")
