@@ -85,7 +85,6 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
         return 2
     app = start_app()
     from console.store import StoreError
-    from console.ui.main_window import remember_site
 
     try:
         session = ConsoleSession(site, db_path, demo=demo, demo_hooks=demo_hooks, source_factory=source_factory,
@@ -98,55 +97,102 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
             print(f"heatrack: {e}", file=sys.stderr)
             return 1
         return code
-    if site_file:
-        remember_site(str(Path(site_file).resolve()))
-    holder = [session]
-    files: list[str | None] = [site_file]
-
-    def reopen(path: str) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        from console.commands.open import default_db_path
-        from console.site import SiteError, load_site
-        from console.ui.open_flow import offer_read_only
-
-        db = default_db_path(path)
-        try:
-            new_site = load_site(path)
-            new = ConsoleSession(new_site, db)
-        except StoreError as e:
-            if offer_read_only(e, new_site, db, parent=holder[0].window) is None:
-                QMessageBox.warning(holder[0].window, "Cannot open the site", " ".join(str(e).split()))
-            else:
-                QMessageBox.information(holder[0].window, "Another heatrack records this site",
-                                        f"Open it read-only with: heatrack open {path}")
-            return
-        except SiteError as e:
-            QMessageBox.warning(holder[0].window, "Cannot open the site", " ".join(str(e).split()))
-            return
-        old = holder[0]
-        holder[0] = new
-        files[0] = path
-        wire(new)
-        remember_site(str(Path(path).resolve()))
-        old.close()
-
-    def add_device() -> None:
-        from console.ui.add_device import AddDeviceDialog
-
-        if files[0] is None:
-            return
-        dialog = AddDeviceDialog(files[0], holder[0].window)
-        dialog.saved.connect(lambda _id: reopen(str(files[0])))  # the session polls the new device
-        dialog.open()
-
-    def wire(cs: ConsoleSession) -> None:
-        cs.window.open_requested.connect(reopen)
-        cs.window.add_device_requested.connect(add_device)
-        cs.window.add_device_action.setEnabled(files[0] is not None)
-
-    wire(session)
+    windows = SiteWindows(session, site_file)
     try:
         return app.exec()
     finally:
-        holder[0].close()
+        windows.close()
+
+
+class _ReadOnly:
+    """A read-only window over a database another heatrack records (File ▸ Open site)."""
+
+    def __init__(self, setup: Any) -> None:
+        from console.ui.open_flow import read_only_window
+
+        self.setup = setup
+        self.window = read_only_window(setup)
+        self.window.show()
+
+    def close(self) -> None:
+        self.window.close()
+        self.setup.close()
+
+
+class SiteWindows:
+    """The window the application shows, and what File ▸ Open site and File ▸ Add a device do:
+    open another site file in its place (read-only when another heatrack records it), or add a
+    device to the open one and reopen it so the new device is polled."""
+
+    def __init__(self, first: ConsoleSession, site_file: str | None) -> None:
+        self.current: ConsoleSession | _ReadOnly = first
+        self.site_file = site_file
+        self.message: Any = None  # the last message box shown (non-modal)
+        if site_file:
+            self._remember(site_file)
+        self._wire(first)
+
+    def _wire(self, cs: ConsoleSession | _ReadOnly) -> None:
+        from console.ui.main_window import MainWindow
+
+        w = cs.window
+        if isinstance(w, MainWindow):
+            w.open_requested.connect(self.reopen)
+            w.add_device_requested.connect(self.add_device)
+            w.add_device_action.setEnabled(self.site_file is not None and isinstance(cs, ConsoleSession))
+
+    @staticmethod
+    def _remember(path: str) -> None:
+        from console.ui.main_window import remember_site
+
+        remember_site(str(Path(path).resolve()))
+
+    def _say(self, title: str, text: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        self.message = QMessageBox(QMessageBox.Icon.Warning, title, " ".join(text.split()),
+                                   QMessageBox.StandardButton.Close, self.current.window)
+        self.message.open()
+
+    def reopen(self, path: str) -> bool:
+        """Open ``path`` (its default database) in place of the current window; False if not."""
+        from console.commands.open import default_db_path
+        from console.site import SiteError, load_site
+        from console.store import StoreError
+        from console.ui.open_flow import offer_read_only
+
+        new: ConsoleSession | _ReadOnly
+        try:
+            new_site = load_site(path)
+        except SiteError as e:
+            self._say("Cannot open the site", str(e))
+            return False
+        db = default_db_path(path)
+        try:
+            new = ConsoleSession(new_site, db)
+        except StoreError as e:
+            setup = offer_read_only(e, new_site, db, parent=self.current.window)
+            if setup is None:
+                self._say("Cannot open the site", str(e))
+                return False
+            new = _ReadOnly(setup)
+        old, self.current, self.site_file = self.current, new, path
+        self._wire(new)
+        self._remember(path)
+        old.close()
+        return True
+
+    def add_device(self) -> Any:
+        """The add-device dialog for the open site file (returned, open; None without a file)."""
+        from console.ui.add_device import AddDeviceDialog
+
+        if self.site_file is None:
+            return None
+        site_file = self.site_file
+        dialog = AddDeviceDialog(site_file, self.current.window)
+        dialog.saved.connect(lambda _id: self.reopen(site_file))  # the session polls the new device
+        dialog.open()
+        return dialog
+
+    def close(self) -> None:
+        self.current.close()

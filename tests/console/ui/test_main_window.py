@@ -179,3 +179,35 @@ def test_a_closed_window_is_not_kept_in_a_cycle_by_its_context(qtbot) -> None:
     w.close()
     assert getattr(ctx.navigate, "__self__", None) is None
     ctx.navigate("first", "srv1")  # harmless once closed
+
+
+def test_file_open_site_replaces_the_window_and_add_device_belongs_to_the_open_file(qtbot, tmp_path,
+                                                                                     monkeypatch) -> None:
+    from console.site import parse_site
+    from console.ui.app import ConsoleSession, SiteWindows
+    from tests.fakes.sites import site_toml
+
+    monkeypatch.setenv("HEATRACK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the recent-sites list
+    first_file, second_file = tmp_path / "first.toml", tmp_path / "second.toml"
+    text = site_toml(['[[devices]]\nid = "srv1"\nkind = "server"\nprotocol = "redfish"\naddress = "127.0.0.1:1"\n',
+                      '[[devices]]\nid = "heat1"\nkind = "heat_controller"\nprotocol = "modbus"\n'
+                      'address = "127.0.0.1:3"\nprofile = "heatrack-default"\n'])
+    first_file.write_text(text.replace('name = "test"', 'name = "First site"'))
+    second_file.write_text(text.replace('name = "test"', 'name = "Second site"'))
+    cs = ConsoleSession(parse_site(first_file.read_text(), str(first_file)), tmp_path / "first.db", show=False)
+    windows = SiteWindows(cs, str(first_file))
+    try:
+        assert cs.window.add_device_action.isEnabled()
+        assert windows.reopen(str(second_file))
+        assert windows.current is not cs and "Second site" in windows.current.window.windowTitle()
+        assert cs.session._closed  # noqa: SLF001 - the first session stopped polling
+        assert windows.site_file == str(second_file)
+        assert not windows.reopen(str(tmp_path / "missing.toml"))  # one line in a box, the window stays
+        assert "missing.toml" in windows.message.text() and "\n" not in windows.message.text()
+        assert "Second site" in windows.current.window.windowTitle()
+        dialog = windows.add_device()
+        assert dialog is not None and dialog.isVisible()
+        dialog.close()
+    finally:
+        windows.close()
