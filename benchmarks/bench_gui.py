@@ -3,7 +3,8 @@ Prints one JSON line per measurement.
 
 1. ``cold_start``: a fresh interpreter to the first paint of the main window on the demo site
    (the demo's protocol servers started, the session opened, every registered page built, the
-   window shown), median of ``--runs``; baseline: a bare PySide6 + pyqtgraph window (a
+   window shown), and of ``heatrack open`` on the example site (no demo servers), median of
+   ``--runs``; baseline: a bare PySide6 + pyqtgraph window (a
    QMainWindow with a PlotWidget) to its first paint, the same way. Aim: <= 1.5 s.
    Measured from just before the child is exec'd to the first Paint event of the window.
 2. ``memory``: the real window (every page) over a live model fed from the demo model through
@@ -81,6 +82,30 @@ with DemoRunner(seed=1) as runner:
     cs.close()
 """
 
+OPEN_CHILD = r"""
+import os, sys, time
+t0 = float(os.environ["BENCH_T0"])
+sys.path.insert(0, os.environ["BENCH_ROOT"])
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QWidget
+from console.site import load_site
+from console.ui.app import ConsoleSession, start_app
+app = start_app("light")
+site = load_site(os.path.join(os.environ["BENCH_ROOT"], "resources", "sites", "example.toml"))
+cs = ConsoleSession(site, os.environ["BENCH_DB"], show=False)
+w = cs.window
+class First(QObject):  # the first Paint of the window or any widget in it
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is w:
+            print(f"PAINTED {time.time() - t0:.4f}", flush=True)
+            app.quit()
+        return False
+f = First(); app.installEventFilter(f)
+w.show()
+app.exec()
+os._exit(0)  # the example site's devices are not there: do not wait for their polls to time out
+"""
+
 
 def _child(code: str, env: dict[str, str]) -> float:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"), **env,
@@ -94,17 +119,20 @@ def _child(code: str, env: dict[str, str]) -> float:
 
 
 def cold_start(runs: int) -> dict[str, Any]:
-    bare, demo = [], []
+    bare, demo, site = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp:
         env = {"BENCH_ROOT": str(ROOT), "HEATRACK_DATA_DIR": tmp, "XDG_CONFIG_HOME": tmp}
         _child(BARE_CHILD, env)  # files into the page cache, as in notes/qt-and-performance.md
         _child(DEMO_CHILD, {**env, "BENCH_DB": str(Path(tmp) / "warm.db")})
-        for i in range(runs):  # interleaved, so machine load hits both alike
+        for i in range(runs):  # interleaved, so machine load hits all alike
             bare.append(_child(BARE_CHILD, env))
             demo.append(_child(DEMO_CHILD, {**env, "BENCH_DB": str(Path(tmp) / f"demo{i}.db")}))
+            site.append(_child(OPEN_CHILD, {**env, "BENCH_DB": str(Path(tmp) / f"site{i}.db")}))
     return {"bench": "cold_start", "runs": runs,
             "demo_window_s": round(statistics.median(demo), 3), "demo_min_max_s": [round(min(demo), 3),
                                                                                    round(max(demo), 3)],
+            "open_example_site_s": round(statistics.median(site), 3),
+            "open_min_max_s": [round(min(site), 3), round(max(site), 3)],
             "bare_pyside_pyqtgraph_s": round(statistics.median(bare), 3),
             "bare_min_max_s": [round(min(bare), 3), round(max(bare), 3)],
             "ratio": round(statistics.median(demo) / statistics.median(bare), 2), "aim_s": 1.5}
