@@ -44,6 +44,7 @@ class HistoryPlot(QWidget):
         """No data (yet): say why instead of an empty or stale curve."""
         for item in (self._lo, self._hi, self._mean, self._live):
             item.setData([], [])
+        self._band.setVisible(False)
         self._live_x.clear()
         self._live_y.clear()
         self._history_points = 0
@@ -55,6 +56,8 @@ class HistoryPlot(QWidget):
         self._lo.setData(list(ts), list(lo))
         self._hi.setData(list(ts), list(hi))
         self._mean.setData(list(ts), list(mean))
+        # an empty band still has bounds at 0, which stretched the date axis back to 1970
+        self._band.setVisible(bool(ts))
         self._history_points = len(ts)
         self._live_x.clear()
         self._live_y.clear()

@@ -155,7 +155,7 @@ def headless(args: argparse.Namespace, faults: list[tuple[str, float]], duration
         store.close()
 
 
-def _fault_recorder(session: Session, runner: DemoRunner, wall: bool) -> Callable[[str, float], None]:
+def fault_recorder(session: Session, runner: DemoRunner, wall: bool) -> Callable[[str, float], None]:
     """Injected faults become events through the session's one recorder."""
     from console.demo.runner import fault_device
 
@@ -184,7 +184,7 @@ def _live(args: argparse.Namespace, faults: list[tuple[str, float]], duration: f
                           credential_resolver=runner.resolve, seed=False,
                           on_store_failure=stop_on_store_failure(ref, sys.stderr, "heatrack demo"))
         ref.append(session)
-        runner.on_fault(_fault_recorder(session, runner, wall=True))
+        runner.on_fault(fault_recorder(session, runner, wall=True))
         try:
             statuses = asyncio.run(poll_printing(session, wall, out=sys.stdout))
         except KeyboardInterrupt:
@@ -238,7 +238,7 @@ def _fast_forward(args: argparse.Namespace, faults: list[tuple[str, float]], dur
         session = Session(runner.site_model(), store, seed=False, on_store_failure=lambda e: stop.set())
         for d in session.site.devices:
             session.recorder.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
-        runner.on_fault(_fault_recorder(session, runner, wall=False))
+        runner.on_fault(fault_recorder(session, runner, wall=False))
         result = fast_forward(runner, session.recorder, duration, interval_s=FF_INTERVAL_S, stop=stop,
                               progress=progress)
         fired = list(runner.fired)
@@ -302,7 +302,7 @@ def screenshot(args: argparse.Namespace, faults: list[tuple[str, float]], durati
             return 1
         for d in session.site.devices:
             session.recorder.register_device(d.id, d.kind, d.protocol, d.address or "local", d.name)
-        runner.on_fault(_fault_recorder(session, runner, wall=False))
+        runner.on_fault(fault_recorder(session, runner, wall=False))
         started = time.monotonic()
         result = fast_forward(runner, session.recorder, duration, interval_s=FF_INTERVAL_S)
         session.flush()

@@ -39,6 +39,11 @@ class ConsoleSession:
         self.store, self.engine = self.session.store, self.session.engine
         self.bridge: LiveBridge | None = None
         try:
+            on_fault = getattr(demo_hooks, "on_fault", None)
+            if callable(on_fault):  # faults injected from the demo panel become events, as headless
+                from console.commands.demo import fault_recorder
+
+                on_fault(fault_recorder(self.session, demo_hooks, wall=True))
             self.bridge = LiveBridge(self.session.live)
             self.ctx = ViewContext(site=site, live=self.session.live, bridge=self.bridge,
                                    history=self.session.history, control=self.session.control,

@@ -2,6 +2,8 @@
 line saying why), only the page in view refreshed, navigation, shortcuts, status bar, themes."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
@@ -211,3 +213,36 @@ def test_file_open_site_replaces_the_window_and_add_device_belongs_to_the_open_f
         dialog.close()
     finally:
         windows.close()
+
+
+def test_faults_injected_from_the_demo_panel_are_recorded_as_events(qtbot, tmp_path) -> None:
+    from console.demo.model import DemoConfig
+    from console.site import parse_site
+    from console.ui.app import ConsoleSession
+    from tests.fakes.sites import site_toml
+
+    class Demo:
+        config = DemoConfig()
+        active_faults = frozenset()
+        listeners: list = []
+
+        def inject(self, f): ...
+        def clear(self, f): ...
+
+        def on_fault(self, listener):
+            self.listeners.append(listener)
+
+    demo = Demo()
+    site = parse_site(site_toml(['[[devices]]\nid = "srv1"\nkind = "server"\nprotocol = "redfish"\n'
+                                 'address = "127.0.0.1:1"\n',
+                                 '[[devices]]\nid = "heat1"\nkind = "heat_controller"\nprotocol = "modbus"\n'
+                                 'address = "127.0.0.1:3"\nprofile = "heatrack-default"\n']), "<t>")
+    cs = ConsoleSession(site, tmp_path / "d.db", demo=True, demo_hooks=demo, show=False)
+    try:
+        assert len(demo.listeners) == 1
+        demo.listeners[0]("pump-failure", time.time())
+        qtbot.waitUntil(lambda: any(e.kind == "fault_injected" for e in cs.ctx.live.active_events()), timeout=5000)
+        event = next(e for e in cs.ctx.live.active_events() if e.kind == "fault_injected")
+        assert event.device_id == "heat1" and event.severity == "warning" and "pump-failure" in event.message
+    finally:
+        cs.close()
