@@ -56,8 +56,9 @@ class HistoryPlot(QWidget):
         self._lo.setData(list(ts), list(lo))
         self._hi.setData(list(ts), list(hi))
         self._mean.setData(list(ts), list(mean))
-        # an empty band still has bounds at 0, which stretched the date axis back to 1970
-        self._band.setVisible(bool(ts))
+        # a band of fewer than two points still has bounds at 0, which stretched the date axis back
+        # to 1970 (a fresh database: no history, or one sample)
+        self._band.setVisible(len(ts) > 1)
         self._history_points = len(ts)
         self._live_x.clear()
         self._live_y.clear()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
 
@@ -38,14 +39,16 @@ def test_every_state_mark_is_painted_at_any_size(qtbot) -> None:
             assert painted > size  # a shape, not an empty square
 
 
-def test_history_plot_without_history_keeps_the_date_axis_near_now(qtbot) -> None:
+@pytest.mark.parametrize("samples", [0, 1])
+def test_history_plot_with_little_history_keeps_the_date_axis_near_now(qtbot, samples: int) -> None:
     plot = HistoryPlot()
     qtbot.addWidget(plot)
-    plot.set_history("x — no history yet", [], [], [], [], "W")
     now = time.time()
+    ts = [now - 60.0][:samples]
+    plot.set_history("x — little history", ts, [5.0] * samples, [5.0] * samples, [5.0] * samples, "W")
     plot.extend(now, 5.0)
     plot.extend(now + 10, 6.0)
     vb = plot.plot.getViewBox()
     vb.updateAutoRange()
     (x0, x1), _ = vb.viewRange()
-    assert x0 > now - 3600 and x1 < now + 3600  # the empty band stretched it back to 1970
+    assert x0 > now - 3600 and x1 < now + 3600  # the band of < 2 points stretched it back to 1970
