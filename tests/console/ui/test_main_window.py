@@ -55,12 +55,23 @@ PAGES = [("first", f"{__name__}:Counting"), ("missing", "console.ui.not_written_
 
 @pytest.fixture
 def window(qtbot):
+    import pyqtgraph as pg
+
+    app = QApplication.instance()
+    # a theme is application-wide: give the next tests the application as it was
+    before = (app.style().name(), QPalette(app.palette()), app.styleSheet(),
+              {k: pg.getConfigOption(k) for k in ("background", "foreground", "antialias")})
     ctx, feeder = view_context(qtbot, db_path="site.db")
     w = MainWindow(ctx, pages=PAGES, tick_ms=50)
     qtbot.addWidget(w)
     yield w, ctx, feeder
     w.close()
-    theme.apply_theme(QApplication.instance(), "light")
+    style, palette, sheet, options = before
+    app.setStyleSheet(sheet)
+    app.setStyle(style)
+    app.setPalette(palette)
+    pg.setConfigOptions(**options)
+    app.setProperty("heatrack_theme", None)
 
 
 def test_pages_come_from_the_registry_missing_ones_skipped_broken_ones_explained(window) -> None:
