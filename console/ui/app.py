@@ -109,6 +109,12 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
         windows.close()
 
 
+def _remember_site(path: str) -> None:
+    from console.ui.main_window import remember_site
+
+    remember_site(path)
+
+
 class _ReadOnly:
     """A read-only window over a database another heatrack records (File ▸ Open site)."""
 
@@ -129,12 +135,14 @@ class SiteWindows:
     open another site file in its place (read-only when another heatrack records it), or add a
     device to the open one and reopen it so the new device is polled."""
 
-    def __init__(self, first: ConsoleSession, site_file: str | None) -> None:
+    def __init__(self, first: ConsoleSession, site_file: str | None,
+                 remember: Callable[[str], None] | None = None) -> None:
         self.current: ConsoleSession | _ReadOnly = first
         self.site_file = site_file
         self.message: Any = None  # the last message box shown (non-modal)
+        self._remember = remember or _remember_site  # File > Recent sites (QSettings)
         if site_file:
-            self._remember(site_file)
+            self._remember(str(Path(site_file).resolve()))
         self._wire(first)
 
     def _wire(self, cs: ConsoleSession | _ReadOnly) -> None:
@@ -145,12 +153,6 @@ class SiteWindows:
             w.open_requested.connect(self.reopen)
             w.add_device_requested.connect(self.add_device)
             w.add_device_action.setEnabled(self.site_file is not None and isinstance(cs, ConsoleSession))
-
-    @staticmethod
-    def _remember(path: str) -> None:
-        from console.ui.main_window import remember_site
-
-        remember_site(str(Path(path).resolve()))
 
     def _say(self, title: str, text: str) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -183,7 +185,7 @@ class SiteWindows:
             new = _ReadOnly(setup)
         old, self.current, self.site_file = self.current, new, path
         self._wire(new)
-        self._remember(path)
+        self._remember(str(Path(path).resolve()))
         old.close()
         return True
 

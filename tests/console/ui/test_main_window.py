@@ -201,7 +201,6 @@ def test_file_open_site_replaces_the_window_and_add_device_belongs_to_the_open_f
     from tests.fakes.sites import site_toml
 
     monkeypatch.setenv("HEATRACK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the recent-sites list
     first_file, second_file = tmp_path / "first.toml", tmp_path / "second.toml"
     text = site_toml(['[[devices]]\nid = "srv1"\nkind = "server"\nprotocol = "redfish"\naddress = "127.0.0.1:1"\n',
                       '[[devices]]\nid = "heat1"\nkind = "heat_controller"\nprotocol = "modbus"\n'
@@ -209,13 +208,15 @@ def test_file_open_site_replaces_the_window_and_add_device_belongs_to_the_open_f
     first_file.write_text(text.replace('name = "test"', 'name = "First site"'))
     second_file.write_text(text.replace('name = "test"', 'name = "Second site"'))
     cs = ConsoleSession(parse_site(first_file.read_text(), str(first_file)), tmp_path / "first.db", show=False)
-    windows = SiteWindows(cs, str(first_file))
+    remembered: list[str] = []  # File > Recent sites, without touching this machine's settings
+    windows = SiteWindows(cs, str(first_file), remember=remembered.append)
     try:
         assert cs.window.add_device_action.isEnabled()
         assert windows.reopen(str(second_file))
         assert windows.current is not cs and "Second site" in windows.current.window.windowTitle()
         assert cs.session._closed  # noqa: SLF001 - the first session stopped polling
         assert windows.site_file == str(second_file)
+        assert remembered == [str(first_file.resolve()), str(second_file.resolve())]
         assert not windows.reopen(str(tmp_path / "missing.toml"))  # one line in a box, the window stays
         assert "missing.toml" in windows.message.text() and "\n" not in windows.message.text()
         assert "Second site" in windows.current.window.windowTitle()
