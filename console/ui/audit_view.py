@@ -7,7 +7,7 @@ chain" walks the hash chain (``HistoryService.verify_audit``) and names the firs
 "Export CSV…" writes the whole log (``export_csv(path)``, off the GUI thread too)."""
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -17,6 +17,7 @@ from console.audit_csv import ExportError, write_csv
 from console.audit_text import after_text, before_text, is_ok
 from console.ui.context import ViewContext
 from console.ui.control_events import control_events
+from console.ui.worker import Worker
 from widgets.audit_table import AuditRow, AuditTable
 
 SHOWN = 2000  # newest entries in the table
@@ -47,7 +48,7 @@ class AuditView(QWidget):
         self.ctx = ctx
         self._loading = False
         self._again = False
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatrack-export")
+        self._pool = Worker("heatrack-export")
         self.table = AuditTable()
         self.table.setToolTip("The append-only audit log of this site: every write, unlock and refusal")
         self.reload_button = QPushButton("Reload")
@@ -78,7 +79,7 @@ class AuditView(QWidget):
             self.status.setText("No site database: the audit log is unavailable in this window")
         if ctx.control is not None:
             control_events(ctx.control).acted.connect(self._control_acted)
-        self.destroyed.connect(lambda *_: self._pool.shutdown(wait=False))
+        self.destroyed.connect(lambda *_: self._pool.close())
         self.reload()
 
     def refresh(self) -> None:

@@ -9,7 +9,7 @@ two seconds (a fault scheduled with ``--fault NAME@TIME`` fires by itself)."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QVBoxLayout, QWidg
 
 from console.demo.faults import FAULTS
 from console.ui.context import ViewContext
+from console.ui.worker import Worker
 
 log = logging.getLogger("heatrack.ui.demo")
 
@@ -44,7 +45,7 @@ class DemoPanel(QWidget):
         self._busy: set[str] = set()
         self._polling = False
         self._poll_again = False
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatrack-demo")
+        self._pool = Worker("heatrack-demo")
         layout = QVBoxLayout(self)
         # no heading: the dock that holds the panel is titled "Demo faults"
         intro = QLabel("Put the simulated site into a fault and watch the console notice it. "
@@ -80,7 +81,7 @@ class DemoPanel(QWidget):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
-        self.destroyed.connect(lambda *_: self._pool.shutdown(wait=False))
+        self.destroyed.connect(lambda *_: self._pool.close())
         self.refresh()
 
     # ------------------------------------------------------------ reading

@@ -8,7 +8,6 @@ loop, so the GUI thread never waits on a device or the disk."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import time
 from concurrent.futures import Future
@@ -38,6 +37,7 @@ from console.identity_rows import identity_rows
 from console.live import SeriesState
 from console.ui import theme
 from console.ui.context import ViewContext
+from console.ui.worker import Worker
 from widgets.device_tree import STATE_WORDS, DeviceNode, DeviceTree, StateLegend
 from widgets.history_plot import HistoryPlot
 from widgets.value_table import ValueRow, ValueTable
@@ -62,7 +62,7 @@ class DevicesView(QWidget):
         self._plot_title = ""
         self._events_key: tuple[str, int] | None = None  # (device, active events) last asked for
         self._events_asked = 0.0
-        self._probe_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._probe_pool: Worker | None = None
         self._probing: str | None = None
 
         self.tree = DeviceTree()
@@ -336,11 +336,11 @@ class DevicesView(QWidget):
         self.probe_result.setText(f"probing {dev.protocol} {dev.address or 'local'} "
                                   f"(at most {dev.timeout:g} s)…")
         if self._probe_pool is None:
-            self._probe_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="heatrack-probe")
+            self._probe_pool = Worker("heatrack-probe")
         demo = self.ctx.demo
         factory = getattr(demo, "source_factory", None)  # the demo's simulated NVML, else the real clients
         resolver = getattr(demo, "resolve", None)
-        fut = self._probe_pool.submit(_probe, dev, factory, resolver)
+        fut = self._probe_pool.submit(lambda: _probe(dev, factory, resolver))
         fut.add_done_callback(lambda f: self.ctx.bridge.post(lambda: self._show_probe(dev.id, f)))
 
     def _show_probe(self, device_id: str, fut: Future[str]) -> None:  # GUI thread
@@ -361,7 +361,7 @@ class DevicesView(QWidget):
     def shutdown(self) -> None:
         """Forget a probe in flight (its thread ends within the device's timeout)."""
         if self._probe_pool is not None:
-            self._probe_pool.shutdown(wait=False, cancel_futures=True)
+            self._probe_pool.close()
             self._probe_pool = None
 
 
