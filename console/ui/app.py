@@ -6,10 +6,13 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.display import has_display, no_display_message
 from console.site import Site
+
+if TYPE_CHECKING:
+    from console.ui.main_window import MainWindow
 
 log = logging.getLogger("heatrack.ui.app")
 
@@ -18,26 +21,29 @@ class ConsoleSession:
     """The window over a ``console.session.Session``; ``close()`` stops them in order.
 
     ``demo_hooks`` is the running ``DemoRunner`` on the demo site (the demo panel injects faults
-    through it; the devices page probes through its source factory)."""
+    through it; the devices page probes through its source factory). ``window=False`` starts
+    polling without a window; ``open_window()`` builds it later (the screenshot run waits for
+    every device first, so pages ask the store with data to ask about)."""
 
     def __init__(self, site: Site, db_path: str | Path, *, demo: bool = False,
                  demo_hooks: Any = None,
                  source_factory: Callable[..., Any] | None = None,
                  credential_resolver: Callable[[str | None], Any] | None = None,
-                 show: bool = True) -> None:
+                 show: bool = True, window: bool = True) -> None:
         from console.session import Session
         from console.ui.bridge import LiveBridge
         from console.ui.context import ViewContext
-        from console.ui.main_window import MainWindow
 
         kwargs: dict[str, Any] = {}
         if source_factory is not None:
             kwargs["source_factory"] = source_factory
         if credential_resolver is not None:
             kwargs["credential_resolver"] = credential_resolver
+        self.demo = demo
         self.session = Session.open(site, db_path, **kwargs)
         self.store, self.engine = self.session.store, self.session.engine
         self.bridge: LiveBridge | None = None
+        self._window: MainWindow | None = None
         try:
             on_fault = getattr(demo_hooks, "on_fault", None)
             if callable(on_fault):  # faults injected from the demo panel become events, as headless
@@ -48,20 +54,37 @@ class ConsoleSession:
             self.ctx = ViewContext(site=site, live=self.session.live, bridge=self.bridge,
                                    history=self.session.history, control=self.session.control,
                                    ack=self.session.ack, demo=demo_hooks, db_path=str(db_path))
-            self.window = MainWindow(self.ctx, demo=demo)
+            if window:
+                self.open_window(show=False)
             self.session.start()
         except BaseException:
             if self.bridge is not None:
                 self.bridge.close()
             self.session.close()
             raise
-        if show:
+        if window and show:
             self.window.show()
 
+    def open_window(self, show: bool = True) -> MainWindow:
+        from console.ui.main_window import MainWindow
+
+        if self._window is None:
+            self._window = MainWindow(self.ctx, demo=self.demo)
+        if show:
+            self._window.show()
+        return self._window
+
+    @property
+    def window(self) -> MainWindow:
+        if self._window is None:
+            raise RuntimeError("the window is not open yet (open_window)")
+        return self._window
+
     def close(self) -> None:
-        self.window.bridge.close()
+        self.ctx.bridge.close()
         self.session.close()
-        self.window.close()
+        if self._window is not None:
+            self._window.close()
 
 
 def start_app(theme_name: str | None = None) -> Any:

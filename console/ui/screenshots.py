@@ -111,11 +111,15 @@ def take(runner: Any, db_path: str | Path, out_dir: str | Path, themes: Sequence
     saved: list[Path] = []
     try:
         cs = ConsoleSession(runner.site_model(), db_path, demo=True, demo_hooks=runner,
-                            source_factory=runner.source_factory, credential_resolver=runner.resolve)
-        w, ctx = cs.window, cs.ctx
-        w.resize(*SIZE)
+                            source_factory=runner.source_factory, credential_resolver=runner.resolve,
+                            window=False)
+        ctx = cs.ctx
+        # the window opens once every device has reported, so each page's first look (and the
+        # history it asks for) is of a site with data, as a person opening the window sees it
         wait_until(lambda: all(v.status is not None for v in ctx.live.devices()), timeout_s,
                    "every demo device to report once", ctx.bridge.changed)
+        w = cs.open_window()
+        w.resize(*SIZE)
         for name in themes:
             w.set_theme(name, save=False)
             for page_name, page in w.pages.items():
