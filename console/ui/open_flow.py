@@ -104,11 +104,12 @@ def run_read_only(error: BaseException, site: Site, db_path: str | Path, *, demo
 
 
 def offer_read_only(error: BaseException, site: Site, db_path: str | Path, parent: QWidget | None = None, *,
-                    ask: Callable[[BaseException, QWidget | None], bool] = ask_read_only,
+                    ask: Callable[[BaseException, QWidget | None], bool] | None = None,
                     refresh_s: float | None = None) -> ReadOnlySetup | None:
-    """For an "in use" store error: ask, and open read-only if the person agrees. None when they
-    cancel or when the error is another kind (a broken or unreadable database: show it as is)."""
-    if not is_in_use(error) or not ask(error, parent):
+    """For an "in use" store error: ask (``ask_read_only`` by default, looked up when called),
+    and open read-only if the person agrees. None when they cancel or when the error is another
+    kind (a broken or unreadable database: show it as is)."""
+    if not is_in_use(error) or not (ask or ask_read_only)(error, parent):
         return None
     return open_read_only(site, db_path, refresh_s=refresh_s)
 

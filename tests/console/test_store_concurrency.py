@@ -212,14 +212,21 @@ def test_read_only_database_is_refused_at_open_before_polling(tmp_path: Path, ho
 
 
 def test_console_window_refuses_a_database_in_use_with_one_line(qtbot, tmp_path: Path,  # noqa: ANN001
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window offers to view read-only (console/ui/open_flow.py); declined, it refuses in one
+    line and opens nothing."""
+    import console.ui.open_flow
     from console.site import load_site
     from console.ui.app import run_gui
 
+    asked: list[str] = []
+    monkeypatch.setattr(console.ui.open_flow, "ask_read_only", lambda e, parent=None: asked.append(str(e)) or False)
     site = load_site(REPO / "resources" / "sites" / "example.toml")
     db = tmp_path / "gui.db"
     with Store(db):  # heatrack log is writing it
         assert run_gui(site, db) == 1
+    assert len(asked) == 1 and "already open for writing" in asked[0]
     err = capsys.readouterr().err
     assert "already open for writing" in err and f"pid {os.getpid()}" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
