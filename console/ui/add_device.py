@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -163,7 +163,8 @@ class AddDeviceDialog(QDialog):
         self.without_probe.toggled.connect(self._update_save)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
-        self._probe_finished.connect(self._on_probe_finished)
+        # queued, always: the signal is emitted on the probe thread and the slot touches widgets
+        self._probe_finished.connect(self._on_probe_finished, Qt.ConnectionType.QueuedConnection)
         for line in (self.id, self.name, self.address, self.profile, self.user, self.password, self.community,
                      self.auth_key, self.priv_key):
             line.textChanged.connect(self._edited)
