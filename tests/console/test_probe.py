@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from protocols.base import Credentials, DeviceSpec, Identity, Reading, Unreachab
 from protocols.demo_views import HeatControllerView
 from protocols.modbus.profile import load_profile
 from protocols.modbus.server import HeatControllerServer
+from tests.fakes.headless import serving
 from tests.support import REPO, free_port
 
 HEATRACK = str(REPO / ".venv" / "bin" / "heatrack")
@@ -162,18 +162,8 @@ def test_probe_usage_errors_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_probe_reads_modbus_server_as_json_lines() -> None:
     profile = load_profile("heatrack-default")
     points = {"supply_temp": 47.25, "return_temp": 39.5, "flow": 9.75, "pump_on": True}
-    loop = asyncio.new_event_loop()
-    server = HeatControllerServer(profile, lambda: points, lambda n, v: None)
-    port = loop.run_until_complete(server.start())
-    t = threading.Thread(target=loop.run_forever, daemon=True)
-    t.start()
-    try:
+    with serving(HeatControllerServer(profile, lambda: points, lambda n, v: None)) as port:
         p, _ = run_probe(f"modbus://127.0.0.1:{port}?profile=heatrack-default&unit=1", "--timeout", "3")
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        t.join(5)
-        loop.run_until_complete(server.stop())
-        loop.close()
     assert p.returncode == 0, p.stderr
     rows = [json.loads(line) for line in p.stdout.splitlines()]
     if "identity" in rows[0]:  # what the device says it is comes first, one line
@@ -197,18 +187,8 @@ def test_probe_prints_the_devices_identity_first() -> None:
     class Control:
         def heat_write(self, controller_id: str, point: str, value: Any) -> None: ...
 
-    loop = asyncio.new_event_loop()
-    server = HeatControllerServer.for_view(lambda: view, Control())  # type: ignore[arg-type]
-    port = loop.run_until_complete(server.start())
-    t = threading.Thread(target=loop.run_forever, daemon=True)
-    t.start()
-    try:
+    with serving(HeatControllerServer.for_view(lambda: view, Control())) as port:  # type: ignore[arg-type]
         p, _ = run_probe(f"modbus://127.0.0.1:{port}?profile=heatrack-default", "--timeout", "3")
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        t.join(5)
-        loop.run_until_complete(server.stop())
-        loop.close()
     assert p.returncode == 0, p.stderr
     first, *readings = (json.loads(line) for line in p.stdout.splitlines())
     assert first == {"device": "probe", "identity": {

@@ -3,7 +3,11 @@ Modbus heat controller serves in them (the `heat_server` fixture is in tests/con
 and a site file pointing at it."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,29 @@ def write_site(tmp_path: Path, port: int, heat_interval: str = "100ms", heat_tim
         .replace('timeout = "40ms"', f'timeout = "{heat_timeout}"'),
     ]), encoding="utf-8")
     return f
+
+
+@contextlib.contextmanager
+def serving(server: Any) -> Iterator[int]:
+    """Run an asyncio protocol server (``start() -> port``, ``stop()``) on 127.0.0.1 in a loop
+    thread of its own; yields its port, stops it on exit."""
+    loop = asyncio.new_event_loop()
+    port: list[int] = []
+    ready = threading.Event()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        port.append(loop.run_until_complete(server.start()))
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    assert ready.wait(10), "the server did not start within 10 s"
+    try:
+        yield port[0]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
