@@ -19,6 +19,8 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from console.site import channel_slug as slug  # re-exported: how a site's sinks name their channels
+
 if TYPE_CHECKING:
     from console.integral import Integral
     from console.site import Site
@@ -157,20 +159,6 @@ class Balance:
 
 
 # ------------------------------------------------------------------ which series
-def slug(name: str) -> str:
-    """A site name as a channel name: "hot water" → "hot_water"."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
-def _tank_key(loop: str, sensor: str) -> str:
-    parts = sensor.split("/")
-    if len(parts) >= 3:
-        return sensor
-    if len(parts) == 2:
-        return f"{sensor}/temperature"
-    return f"{loop}/{sensor}/temperature"
-
-
 def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
     """The series for each term. ``known`` are the series keys the live model (seeded from the
     store at start) knows, to find a server's PSU or GPU channels; the fixed conventions are
@@ -222,7 +210,7 @@ def plan(site: Site, known: Collection[str], *, period: bool) -> Plan:
                 Term("heat captured", tuple(cap_opts), len(meters)),
                 Term("heat dumped", dump_opts, len(dump_opts)), consumers, tuple(c.name for c in hp.consumers),
                 tuple(c.design_w for c in hp.consumers),
-                tuple(_tank_key(hp.loop, s) for s in hp.tank.sensors), hp.tank.volume_l, hp.tank.name,
+                tuple(hp.tank_sensor_key(s) for s in hp.tank.sensors), hp.tank.volume_l, hp.tank.name,
                 hp.bypass.name, other, hp.liquid_fraction)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from console.live import OK as LIVE_OK
 from console.live import STALE as LIVE_STALE
 from console.live import SeriesState
-from console.site import Site
+from console.site import Site, channel_slug
 
 # element / pipe display states
 OK = "ok"
@@ -109,21 +109,6 @@ class PlantState:
 
 
 # ---------------------------------------------------------------- building
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
-def _sensor_key(loop: str, sensor: str) -> str:
-    """A tank sensor named in the site: ``tank_top`` (a channel of the loop controller),
-    ``dev/channel`` or a whole key ``dev/channel/quantity``."""
-    parts = sensor.split("/")
-    if len(parts) >= 3:
-        return sensor
-    if len(parts) == 2:
-        return f"{sensor}/temperature"
-    return f"{loop}/{sensor}/temperature"
-
-
 def _layer_label(sensor: str) -> str:
     channel = sensor.split("/")[1] if "/" in sensor else sensor
     return channel.removeprefix("tank_").replace("_", " ") or channel
@@ -194,7 +179,7 @@ def build_plant(site: Site) -> Plant:
     ]
     sensors = list(hp.tank.sensors)
     for i, sensor in enumerate(sensors):
-        key = _sensor_key(loop, sensor)
+        key = hp.tank_sensor_key(sensor)
         elements.append(Element(f"tank_layer:{i}", "tank_layer", _layer_label(sensor), key.split("/")[0],
                                 f"tank layer {i + 1} of {len(sensors)} (top first)",
                                 (Binding("temp", _layer_label(sensor), (key,)),)))
@@ -206,7 +191,7 @@ def build_plant(site: Site) -> Plant:
                                  Binding("setpoint", "set", (f"{loop}/valve_setpoint/valve_position",)),
                                  Binding("valve_fault", "", (f"{loop}/valve_fault/alarm",)))))
     for i, c in enumerate(hp.consumers):
-        slug = _slug(c.name)
+        slug = channel_slug(c.name)
         chans = list(dict.fromkeys([slug, c.kind] + (["room"] if c.kind == "space_heating" else [])))
         temp_keys = tuple(f"{loop}/{ch}/temperature" for ch in chans)
         label = "room" if c.kind == "space_heating" else ""
@@ -216,8 +201,8 @@ def build_plant(site: Site) -> Plant:
             (Binding("temp", label, temp_keys),
              Binding("power", "", tuple(f"{loop}/{ch}/thermal_power" for ch in chans if ch != "room"))),
             c.kind))
-    top = _sensor_key(loop, sensors[0]) if sensors else None
-    bottom = _sensor_key(loop, sensors[-1]) if sensors else None
+    top = hp.tank_sensor_key(sensors[0]) if sensors else None
+    bottom = hp.tank_sensor_key(sensors[-1]) if sensors else None
     hot_sec, cold_sec = (top,) if top else (), (bottom,) if bottom else ()
     pipes += [
         Pipe("hot", "loop supply (hot): servers to exchanger", supply_t, loop_flow),

@@ -74,6 +74,12 @@ def is_secret_key(key: str, value: Any = None) -> bool:
     return norm in SECRET_EXACT or any(word in norm for word in SECRET_WORDS)
 
 
+def channel_slug(name: str) -> str:
+    """A name from the site file as a channel name ("hot water" -> "hot_water"): how a meter of
+    that consumer or bypass is expected to name its channel."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 class SiteInfo(_Strict):
     name: str = Field(min_length=1)
     location: str = ""
@@ -194,6 +200,16 @@ class HeatPath(_Strict):
     consumers: list[Consumer] = Field(min_length=1)
     bypass: Bypass = Bypass()
     liquid_fraction: float = Field(default=0.75, ge=0, le=1)
+
+    def tank_sensor_key(self, sensor: str) -> str:
+        """The series of a tank sensor named in the site: ``tank_top`` (a channel of the loop
+        controller), ``dev/channel`` or a whole key ``dev/channel/quantity``."""
+        parts = sensor.split("/")
+        if len(parts) >= 3:
+            return sensor
+        if len(parts) == 2:
+            return f"{sensor}/temperature"
+        return f"{self.loop}/{sensor}/temperature"
 
 
 class Limits(_Strict):
