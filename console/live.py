@@ -182,16 +182,20 @@ class LiveSite:
         with self._lock:
             items = [(s, self._status.get(s.reading.device_id)) for k, s in sorted(self._series.items())
                      if device_id is None or s.reading.device_id == device_id]
-        out = []
-        for s, st in items:
-            r = s.reading
-            out.append(SeriesState(r.series_key, r.device_id, r.channel, r.quantity, r.value, r.unit, r.ts,
-                                   max(0.0, wall - r.ts), self._state_of(s, st, now)))
-        return out
+        return [self._view(s, st, now, wall) for s, st in items]
 
     def get(self, key: str) -> SeriesState | None:
-        dev = key.partition("/")[0]
-        return next((s for s in self.series(dev) if s.key == key), None)
+        """One series by key, without listing its device's others."""
+        now, wall = self._clock(), self._wall()
+        with self._lock:
+            s = self._series.get(key)
+            st = self._status.get(s.reading.device_id) if s is not None else None
+        return None if s is None else self._view(s, st, now, wall)
+
+    def _view(self, s: _Series, status: DeviceStatus | None, now: float, wall: float) -> SeriesState:
+        r = s.reading
+        return SeriesState(r.series_key, r.device_id, r.channel, r.quantity, r.value, r.unit, r.ts,
+                           max(0.0, wall - r.ts), self._state_of(s, status, now))
 
     def latest(self, key: str) -> Reading | None:
         """The latest reading of ``key`` whatever its state (Control's "before" value)."""
