@@ -36,73 +36,59 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BARE_CHILD = r"""
+# Every child starts the clock the same way and stops it at the first paint of its window.
+_PRELUDE = r"""
 import os, sys, time
 t0 = float(os.environ["BENCH_T0"])
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
+sys.path.insert(0, os.environ.get("BENCH_ROOT", "."))
+
+
+def run_until_first_paint(app, w):
+    # show w; at the first Paint of it or any widget in it print the seconds since BENCH_T0, quit
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
+    class First(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is w:
+                print(f"PAINTED {time.time() - t0:.4f}", flush=True)
+                app.quit()
+            return False
+
+    f = First()
+    app.installEventFilter(f)
+    w.show()
+    app.exec()
+"""
+
+BARE_CHILD = _PRELUDE + r"""
+from PySide6.QtWidgets import QApplication, QMainWindow
 import pyqtgraph as pg
 app = QApplication(sys.argv[:1])
 w = QMainWindow()
 w.setCentralWidget(pg.PlotWidget())
 w.resize(1280, 800)
-class First(QObject):  # the first Paint of the window or any widget in it
-    def eventFilter(self, obj, ev):
-        if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is w:
-            print(f"PAINTED {time.time() - t0:.4f}", flush=True)
-            app.quit()
-        return False
-f = First(); app.installEventFilter(f)
-w.show()
-app.exec()
+run_until_first_paint(app, w)
 """
 
-DEMO_CHILD = r"""
-import os, sys, time
-t0 = float(os.environ["BENCH_T0"])
-sys.path.insert(0, os.environ["BENCH_ROOT"])
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QWidget
+DEMO_CHILD = _PRELUDE + r"""
 from console.demo.runner import DemoRunner
 from console.ui.app import ConsoleSession, start_app
 app = start_app("light")
 with DemoRunner(seed=1) as runner:
     cs = ConsoleSession(runner.site_model(), os.environ["BENCH_DB"], demo=True, demo_hooks=runner,
                         source_factory=runner.source_factory, credential_resolver=runner.resolve, show=False)
-    w = cs.window
-    class First(QObject):  # the first Paint of the window or any widget in it
-        def eventFilter(self, obj, ev):
-            if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is w:
-                print(f"PAINTED {time.time() - t0:.4f}", flush=True)
-                app.quit()
-            return False
-    f = First(); app.installEventFilter(f)
-    w.show()
-    app.exec()
+    run_until_first_paint(app, cs.window)
     cs.close()
 """
 
-OPEN_CHILD = r"""
-import os, sys, time
-t0 = float(os.environ["BENCH_T0"])
-sys.path.insert(0, os.environ["BENCH_ROOT"])
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QWidget
+OPEN_CHILD = _PRELUDE + r"""
 from console.site import load_site
 from console.ui.app import ConsoleSession, start_app
 app = start_app("light")
 site = load_site(os.path.join(os.environ["BENCH_ROOT"], "resources", "sites", "example.toml"))
 cs = ConsoleSession(site, os.environ["BENCH_DB"], show=False)
-w = cs.window
-class First(QObject):  # the first Paint of the window or any widget in it
-    def eventFilter(self, obj, ev):
-        if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is w:
-            print(f"PAINTED {time.time() - t0:.4f}", flush=True)
-            app.quit()
-        return False
-f = First(); app.installEventFilter(f)
-w.show()
-app.exec()
+run_until_first_paint(app, cs.window)
 os._exit(0)  # the example site's devices are not there: do not wait for their polls to time out
 """
 
