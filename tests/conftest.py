@@ -22,7 +22,8 @@ def _qt_garbage_on_the_gui_thread(request: pytest.FixtureRequest):  # type: igno
     """Collect a Qt test's cyclic garbage here, on the GUI thread. Left alone, Python's collector
     runs on whichever thread allocates next: a later test's worker thread then destroys old
     widgets ("QBasicTimer::start: Timers cannot be started from another thread", failing an
-    unrelated test under qt_log_level_fail)."""
+    unrelated test under qt_log_level_fail). The window does the same on a GUI timer while it runs
+    (``console.ui.app.exec_collecting``)."""
     yield
     if "qtbot" in request.fixturenames:
         gc.collect()

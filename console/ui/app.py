@@ -101,6 +101,23 @@ def start_app(theme_name: str | None = None) -> Any:
     return app
 
 
+def exec_collecting(app: Any) -> int:
+    """Run the event loop with Python's cyclic garbage collected only on the GUI thread
+    (pyqtgraph's GarbageCollector: automatic collection off, a 1 s GUI timer collects). Left
+    automatic, a collection runs on whichever thread allocates, and an engine or history thread
+    would then destroy widgets caught in a reference cycle, which Qt forbids."""
+    import gc
+
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)
+    try:
+        return int(app.exec())
+    finally:
+        collector.timer.stop()
+        gc.enable()
+
+
 def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: Any = None,
             source_factory: Callable[..., Any] | None = None,
             credential_resolver: Callable[[str | None], Any] | None = None,
@@ -127,7 +144,7 @@ def run_gui(site: Site, db_path: str | Path, *, demo: bool = False, demo_hooks: 
         return code
     windows = SiteWindows(session, site_file)
     try:
-        return app.exec()
+        return exec_collecting(app)
     finally:
         windows.close()
 

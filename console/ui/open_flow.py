@@ -97,7 +97,9 @@ def run_read_only(error: BaseException, site: Site, db_path: str | Path, *, demo
     window.show()
     app = QApplication.instance()
     try:
-        return app.exec() if app is not None else 1
+        from console.ui.app import exec_collecting
+
+        return exec_collecting(app) if app is not None else 1
     finally:
         window.close()
         setup.close()

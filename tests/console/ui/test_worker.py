@@ -42,3 +42,19 @@ def test_a_dropped_worker_ends_its_thread() -> None:
     (t,) = [t for t in threading.enumerate() if t.name == "heatrack-dropped"]
     del w
     wait_until(lambda: not t.is_alive(), timeout=5, what="the dropped worker's thread to end")
+
+
+def test_the_window_loop_collects_garbage_only_on_the_gui_thread(qtbot) -> None:  # noqa: ANN001
+    """While the window runs, automatic collection is off (it would run on whichever thread
+    allocates) and a GUI timer collects; afterwards it is on again."""
+    import gc
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.ui.app import exec_collecting
+
+    seen: list[bool] = []
+    QTimer.singleShot(50, lambda: (seen.append(gc.isenabled()), QApplication.quit()))
+    assert exec_collecting(QApplication.instance()) == 0
+    assert seen == [False] and gc.isenabled()
